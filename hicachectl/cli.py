@@ -1,0 +1,148 @@
+"""The typer application: wire verbs, map exceptions to exit codes.  No logic lives here.
+
+Each verb is a function ``command`` in ``hicachectl/commands/<verb>.py``.  Those modules
+import only typer and the standard library at module level and import the core lazily
+inside the function, so that ``hicachectl --help`` and ``hicachectl resolve`` start fast.
+A command returns its exit code (an int) or raises a :class:`~hicachectl.errors.HicacheError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from hicachectl import __version__
+from hicachectl.errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, HicacheError
+
+# (verb, module, help) in the order `--help` lists them.
+VERBS: list[tuple[str, str, str]] = [
+    (
+        "plan",
+        "plan",
+        "Size HiCache for every rank on this host and print resolved launch commands.",
+    ),
+    (
+        "launch",
+        "launch",
+        "Start the planned workers and frontend, supervise them, verify the boot.",
+    ),
+    ("lint", "lint", "Find HiCache / SGLang / Dynamo misconfigurations in launch commands."),
+    ("resolve", "resolve", "Show what SGLang would run with for an argv, and whether it starts."),
+    (
+        "probe",
+        "probe",
+        "Probe GPUs (NVML) and host memory (cgroup-aware); --json writes a snapshot.",
+    ),
+    ("profiles", "profiles", "List the bundled deployment profiles."),
+    ("rules", "rules", "List lint rules, or print one rule's documentation."),
+]
+
+# Verbs whose command takes a free-form argv after `--`.
+_PASSTHROUGH = {"resolve"}
+
+app = typer.Typer(
+    name="hicachectl",
+    help="Plan, lint and launch SGLang HiCache deployments behind NVIDIA Dynamo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hicachectl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Plan, lint and launch SGLang HiCache deployments behind NVIDIA Dynamo."""
+
+
+def _register() -> None:
+    for verb, module, help_text in VERBS:
+        name = f"hicachectl.commands.{module}"
+        if importlib.util.find_spec(name) is None:  # verb not built yet
+            continue
+        mod = importlib.import_module(name)
+        settings = {}
+        if verb in _PASSTHROUGH:
+            settings = {"allow_extra_args": True, "ignore_unknown_options": True}
+        app.command(verb, help=help_text, context_settings=settings)(mod.command)
+
+
+_register()
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(
+        f"hicachectl: {message}\n" if not message.startswith("hicachectl") else message + "\n"
+    )
+
+
+def _click_exit(exc: Exception) -> int | None:
+    """Exit code for click's own exceptions (typer may vendor click: match by shape)."""
+    kind = type(exc).__name__
+    if kind == "Exit" and hasattr(exc, "exit_code"):
+        return exc.exit_code
+    if kind == "Abort":
+        return EXIT_SIGINT
+    if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+        exc.show()
+        return 0 if kind == "NoArgsIsHelpError" else EXIT_USAGE
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns the exit code; never shows a traceback."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        rv = app(args=args, prog_name="hicachectl", standalone_mode=False)
+    except HicacheError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            _err(line)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_SIGINT
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error worth a message.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:
+        code = _click_exit(exc)
+        if code is not None:
+            return code
+        if os.environ.get("HICACHECTL_DEBUG"):
+            raise
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            from hicachectl.errors import format_validation_error
+
+            for line in format_validation_error(exc).splitlines():
+                _err(line)
+            return EXIT_USAGE
+        _err(
+            f"internal error: {type(exc).__name__}: {exc} (set HICACHECTL_DEBUG=1 for a traceback)"
+        )
+        return EXIT_INTERNAL
+    if isinstance(rv, bool):
+        return int(not rv)
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

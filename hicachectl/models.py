@@ -1,0 +1,166 @@
+"""Pydantic v2 value types shared by every verb (probe, resolve, plan, lint, launch).
+
+Only types live here: no I/O, no NVML, no file system.  Verb-specific models live beside
+their verb (for example ``hicachectl.sglang.types`` for parser/resolver results); the ones
+that cross verbs are here so that ``plan`` produces exactly what ``launch`` consumes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GB = 1_000_000_000  # what SGLang means by GB in --hicache-size
+GiB = 1 << 30
+HOST_RESERVE_BYTES = 10 * GiB  # SGLang's HICACHE_HOST_MEMORY_RESERVE_BYTES
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+class GPU(Frozen):
+    index: int
+    name: str
+    memory_total_bytes: int = Field(ge=0)
+    memory_free_bytes: int = Field(ge=0)
+    uuid: str | None = None
+    mig_mode: str | None = None  # "enabled" / "disabled" / None when not exposed
+
+
+class HostMemory(Frozen):
+    memory_total_bytes: int = Field(ge=0)
+    memory_available_bytes: int = Field(ge=0)
+    cgroup_limit_bytes: int | None = None  # tightest of memory.max / memory.high (v2) or v1 limit
+    cgroup_usage_bytes: int | None = None
+    cgroup_version: int | None = None
+    cgroup_path: str | None = None
+    shm_total_bytes: int | None = None
+    cpu_count: int | None = None
+
+
+class HardwareSnapshot(BaseModel):
+    """What ``hicachectl probe --json`` writes and every ``--hardware FILE`` reads."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    hostname: str
+    gpus: list[GPU] = Field(default_factory=list)
+    host: HostMemory
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    source: str | None = None  # "probe", or the file it was read from
+
+
+# --------------------------------------------------------------------------- model facts
+
+
+AttentionKind = Literal["mha", "mla", "dsa"]
+
+
+class ModelFacts(Frozen):
+    """Facts about a model that SGLang's rules and sizing depend on.
+
+    ``attention`` decides MHA-vs-MLA rules in the resolver; the KV fields feed sizing.
+    Fields may be added; do not rename these.
+    """
+
+    name: str | None = None
+    architecture: str = "unknown"
+    model_type: str | None = None
+    attention: AttentionKind = "mha"
+    hybrid: Literal["swa", "mamba"] | None = None
+    num_layers: int = 0
+    num_attention_heads: int = 0
+    num_kv_heads: int = 0
+    head_dim: int = 0
+    v_head_dim: int = 0
+    kv_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    index_head_dim: int = 0  # DSA indexer; 0 when the model has none
+    context_len: int = 0
+    dtype: str = "bfloat16"
+    weight_bytes: int | None = None  # whole model, all ranks together
+    source: str | None = None  # where the facts came from (path or "catalogue")
+
+
+# --------------------------------------------------------------------------- plan
+
+
+Role = Literal["frontend", "worker", "prefill", "decode"]
+
+
+class ProcessSpec(Frozen):
+    """One process that ``launch`` starts: exactly argv + env, never through a shell."""
+
+    name: str  # "frontend", "worker-0", "prefill-0", "decode-0"
+    role: Role
+    argv: list[str]  # argv[0] is the interpreter placeholder "python" (launch substitutes --python)
+    env: dict[str, str] = Field(default_factory=dict)  # added to a clean base environment
+    cwd: str | None = None
+    gpus: list[int] = Field(default_factory=list)
+    ports: dict[str, int] = Field(default_factory=dict)  # http / system / kv_events / bootstrap
+    served_model_name: str | None = None
+
+
+class PerRank(Frozen):
+    device_tokens: int
+    host_tokens: int
+    hicache_size_gb: int  # the --hicache-size this rank gets (0 when sized by ratio)
+    hicache_ratio: float  # effective host/device ratio
+    kv_bytes_per_token: int
+    host_bytes: int  # pinned host bytes for this rank's pools (KV + indexer, etc.)
+
+
+class WorkerPlan(Frozen):
+    name: str
+    role: Literal["worker", "prefill", "decode"]
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    gpus: list[int] = Field(default_factory=list)
+    per_rank: PerRank
+    ranks: int  # tp * pp * dp
+
+
+class HostBudget(Frozen):
+    available_bytes: int  # min(available DRAM, cgroup headroom)
+    reserve_bytes: int = HOST_RESERVE_BYTES
+    fraction: float
+    budget_bytes: int  # (available - reserve) * fraction
+    pinned_bytes: int  # what the plan pins across all ranks of all workers
+    ranks_on_host: int
+
+
+class Adjustment(Frozen):
+    """A flag the plan set so that SGLang has nothing to rewrite, and why."""
+
+    flag: str
+    value: Any
+    reason: str
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    sglang_version: str
+    model: ModelFacts
+    hardware: HardwareSnapshot
+    page_size: int
+    served_model_name: str
+    model_path: str
+    http_port: int
+    discovery: Literal["file", "etcd"] = "file"
+    host_budget: HostBudget
+    workers: list[WorkerPlan]
+    processes: list[ProcessSpec]
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    fits: bool = True
+    notes: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
