@@ -87,6 +87,20 @@ class ModelFacts(Frozen):
     dtype: str = "bfloat16"
     weight_bytes: int | None = None  # whole model, all ranks together
     source: str | None = None  # where the facts came from (path or "catalogue")
+    # Added by modelspec (additive): architecture numbers behind the KV and weight arithmetic.
+    hidden_size: int = 0
+    intermediate_size: int = 0
+    vocab_size: int = 0
+    num_experts: int = 0  # routed experts; 0 for dense models
+    num_experts_per_tok: int = 0
+    index_topk: int = 0  # DSA: tokens the indexer selects
+    index_layers: int = 0  # DSA: layers that carry an indexer cache
+    sliding_window: int = 0  # SWA window in tokens; 0 when none
+    num_swa_layers: int = 0  # layers with sliding-window attention (the rest are full)
+    num_linear_layers: int = 0  # Mamba / linear-attention layers (no per-token KV)
+    param_count: int | None = None
+    weight_source: str | None = None  # "safetensors-index" or "estimate"
+    quantization: str | None = None  # quant_method of the checkpoint (fp8, mxfp4, ...)
 
 
 # --------------------------------------------------------------------------- plan
