@@ -157,6 +157,9 @@ class Adjustment(Frozen):
     flag: str
     value: Any
     reason: str
+    rule: str | None = None  # the SGLang rule that would have rewritten it (R3, R5, ...)
+    from_value: Any = None  # what the request asked for
+    log: str | None = None  # SGLang's exact log line for that rewrite
 
 
 class Plan(BaseModel):
