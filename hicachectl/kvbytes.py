@@ -1,0 +1,211 @@
+"""KV-cache bytes per token per rank, exactly as SGLang 0.5.23 computes its cell size.
+
+Reference: ``sglang-hicache.md`` §3.1 (device cell size) and §3.5 (host ``size_per_token``,
+which equals the device cell size for MHA and MLA).  Pure arithmetic on ModelFacts.
+
+* MHA/GQA: ``max(1, kv_heads // (attn_tp // dcp)) × (head_dim + v_head_dim) × layers × dtype``
+  with ``attn_tp = tp // attn_dp``;
+* MLA: ``(kv_lora_rank + qk_rope_head_dim) × layers × dtype`` — not split over TP, so every
+  rank holds (and HiCache pins) a full copy;
+* DSA with an FP8 KV cache: ``kv_lora_rank + kv_lora_rank/128·4 + qk_rope_head_dim·2`` = 656
+  bytes per layer; the indexer's host pool comes on top (:func:`indexer_bytes_per_token`).
+
+PP splits layers the way SGLang's ``get_pp_indices`` does (from vLLM): every stage gets
+``layers // pp``, and the remainder goes one each to the stages *before the last*, starting
+with the second-to-last.  Functions return the numbers of the stage with the most layers
+(the one whose pool is smallest, which PP's all-reduce MIN makes everyone's token count),
+unless ``pp_rank`` is given.
+
+Low-bit KV dtypes carry block scales: ``nvfp4`` and ``fp4_mx_block16`` 4 bits per element
+plus a 1-byte scale per 16 elements, ``mxfp8`` 1 byte plus a 1-byte scale per 32.  These
+follow the block formats; they are not checked against an SGLang run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hicachectl.errors import InputError, UsageError
+from hicachectl.models import ModelFacts
+
+INDEX_PAGE_SIZE = 64  # DSA indexer page (tokens) in SGLang's NSA pools
+INDEX_QUANT_BLOCK = 128  # one fp32 scale per 128 indexer elements
+
+# KV dtype → (bits per element, elements per 1-byte scale or 0 for none)
+_KV_FORMATS: dict[str, tuple[int, int]] = {
+    "fp8_e4m3": (8, 0),
+    "fp8_e5m2": (8, 0),
+    "fp8": (8, 0),
+    "mxfp8": (8, 32),
+    "bf16": (16, 0),
+    "bfloat16": (16, 0),
+    "float16": (16, 0),
+    "half": (16, 0),
+    "float32": (32, 0),
+    "nvfp4": (4, 16),
+    "fp4_mx_block16": (4, 16),
+}
+
+
+def _format(kv_cache_dtype: str, model_dtype: str) -> tuple[int, int]:
+    name = (kv_cache_dtype or "auto").lower()
+    if name == "auto":
+        # SGLang serves float32 checkpoints in bfloat16, so their KV is 2 bytes too.
+        name = "bfloat16" if model_dtype in ("float32", "float") else model_dtype
+    if name not in _KV_FORMATS:
+        raise UsageError(f"--kv-cache-dtype: unknown KV cache dtype '{kv_cache_dtype}'")
+    return _KV_FORMATS[name]
+
+
+def dtype_bytes(kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16") -> float:
+    """Bytes per KV element (scales included): auto → model dtype; fp8 → 1; fp4 → 0.5625."""
+    bits, per_scale = _format(kv_cache_dtype, model_dtype)
+    return bits / 8 + (1 / per_scale if per_scale else 0)
+
+
+def _row_bytes(elements: int, fmt: tuple[int, int]) -> int:
+    bits, per_scale = fmt
+    return elements * bits // 8 + (math.ceil(elements / per_scale) if per_scale else 0)
+
+
+def pp_layer_split(num_layers: int, pp: int) -> list[int]:
+    """Layers per PP stage, SGLang's split (remainder to the stages before the last)."""
+    if pp < 1:
+        raise UsageError(f"--pp-size must be at least 1, got {pp}")
+    if pp > num_layers:
+        raise UsageError(f"--pp-size {pp} exceeds the model's {num_layers} layers")
+    parts = [num_layers // pp] * pp
+    for i in range(2, num_layers % pp + 2):
+        parts[-i] += 1
+    return parts
+
+
+def _stage_layers(layers: int, pp: int, pp_rank: int | None) -> int:
+    parts = pp_layer_split(layers, pp)
+    if pp_rank is None:
+        return max(parts)
+    if not 0 <= pp_rank < pp:
+        raise UsageError(f"pp_rank {pp_rank} out of range for --pp-size {pp}")
+    return parts[pp_rank]
+
+
+def _refuse_hybrid(facts: ModelFacts) -> None:
+    if facts.hybrid == "swa":
+        full = facts.num_layers - facts.num_swa_layers
+        detail = f"{full} full-attention + {facts.num_swa_layers} sliding-window layers"
+    elif facts.hybrid == "mamba":
+        full = facts.num_layers - facts.num_linear_layers
+        detail = f"{full} attention + {facts.num_linear_layers} Mamba/linear-attention layers"
+    else:
+        return
+    raise InputError(
+        f"model '{facts.name or facts.source}' is a hybrid {facts.hybrid.upper()} model "
+        f"({detail}): SGLang sizes a separate pool per layer kind, which hicachectl does not "
+        "plan yet; size it by hand from the per-pool figures"
+    )
+
+
+def _check_parallel(tp: int, dcp: int, attn_dp: int) -> int:
+    if tp < 1 or dcp < 1 or attn_dp < 1:
+        raise UsageError("--tp-size, --dcp-size and --attn-dp-size must be at least 1")
+    if tp % attn_dp:
+        raise UsageError(f"--tp-size {tp} is not divisible by --attn-dp-size {attn_dp}")
+    attn_tp = tp // attn_dp
+    if attn_tp % dcp:
+        raise UsageError(f"attention TP size {attn_tp} is not divisible by --dcp-size {dcp}")
+    return attn_tp
+
+
+def _per_layer(facts: ModelFacts, attn_tp: int, dcp: int, fmt: tuple[int, int]) -> int:
+    if facts.attention == "dsa" and fmt == (8, 0):
+        r = facts.kv_lora_rank
+        return r + r // 128 * 4 + facts.qk_rope_head_dim * 2
+    if facts.attention in ("mla", "dsa"):
+        return _row_bytes(facts.kv_lora_rank + facts.qk_rope_head_dim, fmt)
+    heads = max(1, facts.num_kv_heads // (attn_tp // dcp))
+    return heads * (_row_bytes(facts.head_dim, fmt) + _row_bytes(facts.v_head_dim, fmt))
+
+
+def kv_bytes_per_token(
+    facts: ModelFacts,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    dcp: int = 1,
+    attn_dp: int = 1,
+    kv_cache_dtype: str = "auto",
+    pp_rank: int | None = None,
+) -> int:
+    """SGLang's KV cell size (bytes per token) on one rank; also the host pool's
+    ``size_per_token``.  Hybrid SWA/Mamba models are refused with an InputError."""
+    _refuse_hybrid(facts)
+    attn_tp = _check_parallel(tp, dcp, attn_dp)
+    fmt = _format(kv_cache_dtype, facts.dtype)
+    layers = _stage_layers(facts.num_layers, pp, pp_rank)
+    return _per_layer(facts, attn_tp, dcp, fmt) * layers
+
+
+def indexer_bytes_per_token(
+    facts: ModelFacts, *, page_size: int, pp: int = 1, pp_rank: int | None = None
+) -> int:
+    """Host bytes per token of the DSA indexer pool (on top of ``--hicache-size``); 0 when
+    the model has no indexer.  ``(d + d/128·4) × (INDEX_PAGE_SIZE / page_size) × layers``,
+    i.e. 132 B/layer for ``d = 128`` at page size 64."""
+    if facts.attention != "dsa" or not facts.index_head_dim:
+        return 0
+    if page_size < 1:
+        raise UsageError(f"--page-size must be at least 1, got {page_size}")
+    d = facts.index_head_dim
+    per_layer = d + d // INDEX_QUANT_BLOCK * 4
+    layers = _stage_layers(facts.index_layers or facts.num_layers, pp, pp_rank)
+    return per_layer * INDEX_PAGE_SIZE * layers // page_size
+
+
+def weight_bytes_per_rank(facts: ModelFacts, tp: int = 1, pp: int = 1) -> int:
+    """Weights one GPU holds: the whole model's bytes over ``tp × pp``, rounded up.
+
+    Even split: embeddings are vocab-parallel, experts TP-sharded, layers PP-split; the small
+    replicated parts (norms, K/V heads replicated when kv_heads < tp) are ignored.
+    """
+    if facts.weight_bytes is None:
+        raise InputError(f"model '{facts.name}': weight size unknown; pass --model-config")
+    if tp < 1 or pp < 1:
+        raise UsageError("--tp-size and --pp-size must be at least 1")
+    return -(-facts.weight_bytes // (tp * pp))
+
+
+@dataclass(frozen=True)
+class KVPool:
+    """One KV pool of a (possibly hybrid) model on one rank."""
+
+    kind: str  # "full", "swa" or "indexer"
+    layers: int
+    bytes_per_token: int
+
+
+def kv_pools(
+    facts: ModelFacts,
+    *,
+    tp: int = 1,
+    dcp: int = 1,
+    attn_dp: int = 1,
+    kv_cache_dtype: str = "auto",
+    page_size: int = 64,
+) -> list[KVPool]:
+    """Per-pool layers and bytes per token on one rank (PP 1), hybrids included.
+
+    SWA models get a ``full`` and a ``swa`` pool (SGLang gives them different token counts);
+    Mamba hybrids list only their attention layers (the state pool is per request, not per
+    token); DSA adds the ``indexer`` host pool.
+    """
+    attn_tp = _check_parallel(tp, dcp, attn_dp)
+    per_layer = _per_layer(facts, attn_tp, dcp, _format(kv_cache_dtype, facts.dtype))
+    full = facts.num_layers - facts.num_swa_layers - facts.num_linear_layers
+    pools = [KVPool("full", full, per_layer * full)]
+    if facts.num_swa_layers:
+        pools.append(KVPool("swa", facts.num_swa_layers, per_layer * facts.num_swa_layers))
+    if facts.attention == "dsa":
+        idx = indexer_bytes_per_token(facts, page_size=page_size)
+        pools.append(KVPool("indexer", facts.index_layers or facts.num_layers, idx))
+    return pools
