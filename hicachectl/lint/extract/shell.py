@@ -1,0 +1,336 @@
+"""Shell extraction: every simple command in a bash/sh/zsh text, as Tokens with file positions.
+
+tree-sitter-bash parses (error-tolerant, never raises); this module walks the tree in document
+order, tracking the variables and arrays the text assigns (``shell_words``), and emits one
+:class:`Command` per simple command outside ``$(...)``.  Strings run by ``eval`` or
+``bash -c`` are re-parsed with their positions mapped back into the file.  Broken and dangling
+line continuations are found by ``shell_breaks`` afterwards; the orphaned flag lines they
+create are reported there and dropped from the commands.
+
+Embedded snippets (Markdown fences, YAML block scalars) pass a :class:`RowMap`.  Positions
+inside a re-parsed *double-quoted* string are exact only when the string holds no escapes
+before the position (an escape shifts later columns on that row by one).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from hicachectl.lint.extract.common import RowMap, hash_comment_suppressions
+from hicachectl.lint.extract.shell_words import Var, Vars, expand_string, expand_word
+from hicachectl.lint.types import Command, Finding, HostFormat, Suppression, Token
+
+_PARSER = None
+_SKIP_ARGS = frozenset(
+    {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment", "heredoc_body"}
+)
+_NO_DESCEND = frozenset(
+    {
+        "command_substitution",
+        "process_substitution",
+        "heredoc_body",
+        "comment",
+        "string",
+        "raw_string",
+        "word",
+        "arithmetic_expansion",
+        "test_command",
+    }
+)
+_DECL = frozenset({"export", "declare", "typeset", "local", "readonly"})
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_MAX_NESTING = 4  # eval inside bash -c inside eval ...
+
+
+def parser():
+    """The tree-sitter-bash parser, created once on first use (import cost stays off the CLI)."""
+    global _PARSER
+    if _PARSER is None:
+        import tree_sitter_bash
+        from tree_sitter import Language, Parser
+
+        _PARSER = Parser(Language(tree_sitter_bash.language()))
+    return _PARSER
+
+
+@dataclass(slots=True)
+class ShellResult:
+    commands: list[Command] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    file_env: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Walker:
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        rowmap: RowMap,
+        host_format: HostFormat,
+        group: str,
+        vars: Vars,
+        result: ShellResult,
+        depth: int,
+    ) -> None:
+        self.text, self.path, self.rowmap = text, path, rowmap
+        self.host_format, self.group, self.vars = host_format, group, vars
+        self.result, self.depth = result, depth
+        self.data = text.encode("utf-8", "surrogatepass")
+        self.ascii = len(self.data) == len(text)
+        self._lines: list[bytes] | None = None
+        # (command, start_row, end_row) in snippet rows, for shell_breaks
+        self.placed: list[tuple[Command, int, int]] = []
+
+    # -- positions -------------------------------------------------------------------------
+    def _col(self, row: int, bcol: int) -> int:
+        if self.ascii:
+            return bcol
+        if self._lines is None:
+            self._lines = self.data.split(b"\n")
+        line = self._lines[row] if row < len(self._lines) else b""
+        return len(line[:bcol].decode("utf-8", "replace"))
+
+    def span(self, node):
+        (sr, sc), (er, ec) = node.start_point, node.end_point
+        return self.rowmap.span(sr, self._col(sr, sc), er, self._col(er, ec))
+
+    # -- walk ------------------------------------------------------------------------------
+    def run(self) -> None:
+        tree = parser().parse(self.data)
+        stack = [tree.root_node]
+        while stack:
+            node = stack.pop()
+            t = node.type
+            if t == "command":
+                self._command(node)
+            elif t == "variable_assignment":
+                self._assign(node, export=False)
+            elif t == "declaration_command":
+                self._declaration(node)
+            elif t not in _NO_DESCEND:
+                stack.extend(reversed(node.children))
+
+    def _raw(self, node) -> str:
+        return node.text.decode("utf-8", "replace")
+
+    def _assign(self, node, export: bool) -> tuple[str, str] | None:
+        name_node = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        if name_node is None:
+            return None
+        name = self._raw(name_node)
+        if name_node.type == "subscript":  # a[3]=x: leave the array unknown-free
+            return None
+        append = any(c.type == "+=" for c in node.children)
+        if value is not None and value.type == "array":
+            elems: list[str] = []
+            known = True
+            for child in value.named_children:
+                if child.type == "comment":
+                    continue
+                for text, k in expand_word(self._raw(child), self.vars):
+                    elems.append(text)
+                    known = known and k
+            old = self.vars.get(name)
+            if append and old is not None and isinstance(old.value, list):
+                elems = old.value + elems
+                known = known and old.known
+            self.vars.set(name, Var(elems, known))
+            return None
+        raw = self._raw(value) if value is not None else ""
+        text, known = expand_string(raw, self.vars)
+        old = self.vars.get(name)
+        if append and old is not None and isinstance(old.value, str):
+            text, known = old.value + text, known and old.known
+        origin = None
+        if value is not None and value.type in ("string", "raw_string"):
+            sp = self.span(value)
+            origin = (sp.line, sp.col)  # col of the quote == offset of the first content char
+        self.vars.set(name, Var(text, known, origin))
+        if known and self.depth == 0:
+            self.result.file_env[name] = text
+        return name, text
+
+    def _declaration(self, node) -> None:
+        kw = node.children[0].type if node.children else ""
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                self._assign(child, export=kw == "export")
+
+    def _command(self, node) -> None:
+        env: dict[str, str] = {}
+        env_spans = {}
+        words = []
+        for child in node.children:
+            t = child.type
+            if t == "variable_assignment" and not words:
+                name_node = child.child_by_field_name("name")
+                value = child.child_by_field_name("value")
+                if name_node is None:
+                    continue
+                raw = self._raw(value) if value is not None else ""
+                text, known = expand_string(raw, self.vars)
+                name = self._raw(name_node)
+                env[name] = text if known else raw
+                env_spans[name] = self.span(child)
+            elif t == "command_name" or (words and t not in _SKIP_ARGS and child.is_named):
+                words.append(child)
+        if not words:
+            return
+        tokens: list[Token] = []
+        for w in words:
+            raw = self._raw(w)
+            sp = self.span(w)
+            for text, known in expand_word(raw, self.vars):
+                tokens.append(Token(text, sp, raw, known))
+        if not tokens:
+            return
+        background = _is_background(node)
+        prog = posixpath.basename(tokens[0].text)
+        if self.depth < _MAX_NESTING and self._nested(prog, tokens, words, env, background):
+            return
+        if prog == "env":
+            for tok in tokens[1:]:
+                if "=" in tok.text and not tok.text.startswith("-"):
+                    k, _, v = tok.text.partition("=")
+                    env[k] = v
+                    env_spans[k] = tok.span
+                elif not tok.text.startswith("-"):
+                    break
+        cmd = Command(
+            path=self.path,
+            host_format=self.host_format,
+            tokens=tokens,
+            span=self.span(node),
+            env=env,
+            env_spans=env_spans,
+            background=background,
+            group=self.group,
+        )
+        if self.depth:
+            cmd.context["nested_depth"] = self.depth
+        self.result.commands.append(cmd)
+        self.placed.append((cmd, node.start_point[0], node.end_point[0]))
+
+    def _nested(self, prog, tokens, words, env, background) -> bool:
+        """eval STRING / bash -c STRING: re-parse the string as shell, mapped into the file."""
+        script_idx = None
+        if prog == "eval" and len(tokens) > 1:
+            via = "eval"
+            script_idx = 1
+        elif prog in _SHELLS:
+            via = f"{prog} -c"
+            for i, tok in enumerate(tokens[1:], 1):
+                t = tok.text
+                if t.startswith("-") and not t.startswith("--") and "c" in t[1:]:
+                    script_idx = i + 1
+                    break
+                if not t.startswith("-"):
+                    return False
+        if script_idx is None or script_idx >= len(tokens):
+            return False
+        if prog == "eval":
+            script = " ".join(t.text for t in tokens[1:])
+            known = all(t.known for t in tokens[1:])
+        else:
+            script, known = tokens[script_idx].text, tokens[script_idx].known
+        if not known:
+            return False
+        node = next((w for w in words if self.span(w) == tokens[script_idx].span), words[0])
+        rowmap = self._string_rowmap(tokens[script_idx], node.start_point[0], script)
+        inner = ShellResult()
+        sub = _Walker(
+            script,
+            self.path,
+            rowmap,
+            self.host_format,
+            self.group,
+            self.vars,
+            inner,
+            self.depth + 1,
+        )
+        sub.run()
+        from hicachectl.lint.extract.shell_breaks import find_breaks
+
+        kept = find_breaks(sub, inner.findings)
+        for cmd in kept:
+            cmd.env = {**env, **cmd.env}
+            cmd.background = cmd.background or background
+            cmd.context.setdefault("via", via)
+        self.result.commands.extend(kept)
+        self.result.findings.extend(inner.findings)
+        return True
+
+    def _string_rowmap(self, tok: Token, srow: int, script: str) -> RowMap:
+        """Rows of a re-parsed string: first row after the quote, later rows as in the file."""
+        raw = tok.raw
+        line, col = tok.span.line, tok.span.col
+        var = None
+        if raw.startswith(("$", '"$')):
+            name = raw.strip('"${}')
+            var = self.vars.get(name)
+        if var is not None and var.origin is not None:
+            line, col = var.origin
+        elif not raw.startswith(("'", '"', "$'")):
+            col -= 1  # unquoted word: content starts at the token itself
+        elif raw.startswith("$'"):
+            col += 1
+        rows = [(line, col)]
+        if var is None or var.origin is None:
+            for i in range(1, script.count("\n") + 1):
+                fl, fc = self.rowmap.line_col(srow + i, 0)
+                rows.append((fl, fc - 1))
+        return RowMap(tuple(rows))
+
+
+def _is_background(node) -> bool:
+    n = node
+    while n is not None and n.type not in ("program", "function_definition"):
+        sib = n.next_sibling
+        if sib is not None and sib.type == "&":
+            return True
+        n = n.parent
+    return False
+
+
+def extract_shell(
+    text: str,
+    path: str,
+    *,
+    rowmap: RowMap | None = None,
+    host_format: HostFormat = "shell",
+    group: str | None = None,
+    vars: Vars | None = None,
+    suppressions: bool = True,
+) -> ShellResult:
+    """All simple commands in ``text``; positions mapped through ``rowmap`` into ``path``."""
+    from hicachectl.lint.extract.shell_breaks import find_breaks
+
+    result = ShellResult()
+    walker = _Walker(
+        text,
+        path,
+        rowmap or RowMap.identity(),
+        host_format,
+        path if group is None else group,
+        vars or Vars(),
+        result,
+        0,
+    )
+    walker.run()
+    nested = [c for c in result.commands if c.context.get("via")]
+    top = find_breaks(walker, result.findings)
+    # nested commands were appended during the walk; keep document order by span
+    result.commands = sorted(
+        top + [c for c in nested if c not in top], key=lambda c: (c.span.line, c.span.col)
+    )
+    if suppressions:
+        for s in hash_comment_suppressions(text.split("\n"), 1):
+            line = s.line if s.file_wide else walker.rowmap.line_col(s.line - 1, 0)[0]
+            result.suppressions.append(
+                Suppression(s.codes, 0 if s.file_wide else line, s.reason, s.file_wide)
+            )
+    return result
