@@ -41,6 +41,10 @@ class HostMemory(Frozen):
     cgroup_path: str | None = None
     shm_total_bytes: int | None = None
     cpu_count: int | None = None
+    # Added by probe (additive): which file set the cgroup limit, and the page cache in it.
+    cgroup_limit_kind: str | None = None  # memory.max / memory.high / memory.limit_in_bytes
+    cgroup_file_bytes: int | None = None  # active_file + inactive_file (memory.stat), same cgroup
+    shm_free_bytes: int | None = None
 
 
 class HardwareSnapshot(BaseModel):
