@@ -46,6 +46,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "io_backend",
         "mem_layout",
         "write_policy",
+        "host_memory_mode",
         "hicache_ratio",
         "hicache_size",
         "host_memory_fraction",
@@ -85,6 +86,7 @@ class PlanRequest(BaseModel):
     io_backend: str | None = None  # None: SGLang's default (kernel)
     mem_layout: str | None = None  # None: SGLang's default (page_first)
     write_policy: str = "write_through"
+    host_memory_mode: str | None = None  # None: SGLang's default (cache)
     hicache_ratio: float | None = Field(default=None, gt=0)
     hicache_size: int | None = Field(default=None, ge=1)
     host_memory_fraction: float = Field(default=0.8, gt=0, le=1)

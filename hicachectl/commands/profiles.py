@@ -1,0 +1,52 @@
+"""`hicachectl profiles`: list the bundled deployment profiles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+
+def command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
+) -> int:
+    """List the bundled profiles: name, model, topology, description.
+
+    Use one with `hicachectl plan --profile NAME` (or a path to your own TOML).
+    """
+    from hicachectl.profiles import bundled_dir, list_profiles
+
+    rows = []
+    for path, prof, req in list_profiles():
+        if req.disaggregated:
+            topo = f"{req.prefill_workers}P+{req.decode_workers}D"
+        else:
+            topo = f"{req.workers} worker" + ("s" if req.workers != 1 else "")
+        topo += f", tp{req.tp}" + (f" pp{req.pp}" if req.pp > 1 else "")
+        topo += f" dp{req.dp}" if req.dp > 1 else ""
+        rows.append(
+            {
+                "name": prof.name or path.stem,
+                "model": req.model or req.model_config_path or "",
+                "topology": topo,
+                "hardware": prof.hardware or "",
+                "description": prof.description,
+                "path": str(path),
+            }
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Profiles in {bundled_dir()}", title_justify="left", show_edge=False)
+    for col in ("name", "model", "topology"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["model"], row["topology"], row["description"])
+    Console(highlight=False).print(table)
+    return 0

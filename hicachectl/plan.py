@@ -1,0 +1,311 @@
+"""Hardware + request + model → :class:`~hicachectl.models.Plan`: GPUs per worker, device pool
+and host pool per rank, the host budget shared by every rank on the host, and the resolved
+worker and frontend processes.
+
+Arithmetic lives in :mod:`hicachectl.sizing`, ports/env/argv shapes in
+:mod:`hicachectl.dynamo.topology`, SGLang's rewrite rules only in the resolver
+(:mod:`hicachectl.sglang.resolver`), which checks every worker argv this module emits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hicachectl import sizing
+from hicachectl.dynamo import topology
+from hicachectl.errors import InfeasibleError, InputError
+from hicachectl.models import (
+    GB,
+    Adjustment,
+    HardwareSnapshot,
+    HostBudget,
+    ModelFacts,
+    PerRank,
+    Plan,
+    WorkerPlan,
+)
+from hicachectl.plan_argv import resolve_role
+from hicachectl.profiles import PlanRequest
+
+# SGLang's host<device warning (§3.2), with its missing spaces.
+SMALL_HOST_WARNING = (
+    "HiCache kv host pool ({host} tokens) is smaller than the device pool ({device} tokens);"
+    "L2 cache effectiveness is reduced.Consider increasing --hicache-ratio (or --hicache-size) "
+    "for higher L2 cache hit rate."
+)
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """One role's per-rank numbers before they become a PerRank."""
+
+    device: int
+    host: int
+    size_gb: int
+    host_bytes: int
+    hicache: bool  # False: a decode retraction-backup pool, not HiCache
+
+
+def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFacts) -> Plan:
+    """Plan every worker of ``request`` on ``hardware``; raises InfeasibleError (exit 1) when
+    it does not fit and InputError (exit 2) when SGLang would refuse the request."""
+    from hicachectl import modelspec
+
+    if model.hybrid:
+        raise InputError(
+            f"{model.name or 'model'}: hybrid {model.hybrid.upper()} models keep extra host pools "
+            "that hicachectl does not size yet; plan them by hand"
+        )
+    if not hardware.gpus:
+        raise InfeasibleError(f"{hardware.hostname}: no GPUs in the hardware snapshot")
+    names = topology.roles(request.workers, request.prefill_workers, request.decode_workers)
+    if not names:
+        raise InputError("--workers 0: nothing to plan")
+    router_mode = request.router_mode or ("kv" if len(names) > 1 else "round-robin")
+    per_worker = request.tp * request.pp * request.dp
+    slots = topology.layout(
+        names,
+        [g.index for g in hardware.gpus],
+        gpus_per_worker=per_worker,
+        dp=request.dp,
+        kv_events=router_mode == "kv",
+    )
+    kv_bpt = modelspec.kv_bytes_per_token(
+        model, tp=request.tp, pp=request.pp, dcp=1, attn_dp=1, kv_cache_dtype=request.kv_cache_dtype
+    )
+    idx_bpt = modelspec.indexer_bytes_per_token(model, page_size=request.page_size)
+    weights = modelspec.weight_bytes_per_rank(model, request.tp, request.pp)
+
+    # SGLang's view of each role: settings it would rewrite, or a start-up error (exit 2).
+    role_set = sorted({role for _, role in names})
+    resolved = {role: resolve_role(request, role, model) for role in role_set}
+    page = resolved[role_set[0]].page_size
+    adjustments: list[Adjustment] = []
+    for role in role_set:
+        for adj in resolved[role].adjustments:
+            if adj not in adjustments:
+                adjustments.append(adj)
+
+    # Device pool per role (default mem-fraction-static depends on the role).
+    by_gpu = {g.index: g for g in hardware.gpus}
+    notes: list[str] = []
+    device: dict[str, int] = {}
+    mfs_used: dict[str, float] = {}
+    for slot in slots:
+        gpus = [by_gpu[i] for i in slot.gpus]
+        free = min(g.memory_free_bytes for g in gpus)
+        total = min(g.memory_total_bytes for g in gpus)
+        if request.mem_fraction_static is not None:
+            mfs = request.mem_fraction_static
+        else:
+            mfs = sizing.default_mem_fraction_static(
+                total,
+                tp=request.tp,
+                pp=request.pp,
+                role=slot.role,
+                mla=model.attention != "mha",
+                max_running_requests=request.max_running_requests,
+            ).value
+        tokens = sizing.device_tokens(
+            free_bytes=free,
+            mem_fraction_static=mfs,
+            weight_bytes_per_rank=weights,
+            kv_bytes_per_token=kv_bpt,
+            page_size=page,
+            max_total_tokens=request.max_total_tokens,
+            what=slot.name,
+        )
+        device[slot.name] = tokens
+        mfs_used[slot.name] = mfs
+    if request.mem_fraction_static is None:
+        shown = ", ".join(sorted({f"{v:.3f}" for v in mfs_used.values()}))
+        notes.append(f"--mem-fraction-static not given: SGLang's default {shown} assumed")
+
+    budget_info = _host_budget(hardware, request.host_memory_fraction)
+    sized, pinned = _size_host(request, model, slots, device, kv_bpt, idx_bpt, page, budget_info)
+    ranks = len(slots) * per_worker
+    budget = HostBudget(
+        available_bytes=budget_info[0],
+        fraction=request.host_memory_fraction,
+        budget_bytes=budget_info[1],
+        pinned_bytes=pinned,
+        ranks_on_host=ranks,
+    )
+
+    warnings: list[str] = []
+    workers: list[WorkerPlan] = []
+    processes = []
+    served = request.served_model_name or model.name or request.model or "model"
+    model_path = request.model or model.name or served
+    for slot in slots:
+        s = sized[slot.name]
+        ratio = s.host / s.device
+        workers.append(
+            WorkerPlan(
+                name=slot.name,
+                role=slot.role,  # type: ignore[arg-type]
+                tp=request.tp,
+                pp=request.pp,
+                dp=request.dp,
+                gpus=list(slot.gpus),
+                per_rank=PerRank(
+                    device_tokens=s.device,
+                    host_tokens=s.host,
+                    hicache_size_gb=s.size_gb,
+                    hicache_ratio=round(ratio, 4),
+                    kv_bytes_per_token=kv_bpt,
+                    host_bytes=s.host_bytes,
+                ),
+                ranks=per_worker,
+            )
+        )
+        if s.hicache:
+            _ratio_warnings(slot.name, s, ratio, warnings)
+        flags = resolved[slot.role].flags(
+            model_path=model_path, served=served, size_gb=s.size_gb, request=request
+        )
+        processes.append(topology.worker_process(slot, flags, served_model_name=served))
+    processes.append(
+        topology.frontend_process(
+            http_port=request.http_port,
+            router_mode=router_mode,
+            page_size=page,
+            served_model_name=served,
+        )
+    )
+    for role in role_set:  # the emitted argv must be one SGLang starts without rewriting
+        proc = next(p for p in processes if p.role == role)
+        resolved[role].verify(proc.argv)
+    warnings += [w for role in role_set for w in resolved[role].warnings if w not in warnings]
+    notes.append(
+        f"DYN_FILE_KV={topology.FILE_KV_PLACEHOLDER}: the launcher replaces {{run_dir}} with its "
+        "run directory (the sh rendering with $RUN_DIR)"
+    )
+    return Plan(
+        sglang_version=request.sglang_version,
+        model=model,
+        hardware=hardware,
+        page_size=page,
+        served_model_name=served,
+        model_path=model_path,
+        http_port=request.http_port,
+        host_budget=budget,
+        workers=workers,
+        processes=processes,
+        adjustments=adjustments,
+        warnings=warnings,
+        notes=notes,
+        extra={
+            "request": request.model_dump(by_alias=True),
+            "router_mode": router_mode,
+            "mem_fraction_static": mfs_used,
+            "indexer_bytes_per_token": idx_bpt,
+            "weight_bytes_per_rank": weights,
+        },
+    )
+
+
+def _host_budget(hardware: HardwareSnapshot, fraction: float) -> tuple[int, int]:
+    h = hardware.host
+    available = sizing.host_available_bytes(
+        h.memory_available_bytes, h.cgroup_limit_bytes, h.cgroup_usage_bytes
+    )
+    return available, sizing.host_budget_bytes(available, fraction)
+
+
+def _size_host(
+    request: PlanRequest,
+    model: ModelFacts,
+    slots: list[topology.WorkerSlot],
+    device: dict[str, int],
+    kv_bpt: int,
+    idx_bpt: int,
+    page: int,
+    budget_info: tuple[int, int],
+) -> tuple[dict[str, _Sized], int]:
+    """Host pool per rank for every worker; the total never exceeds the budget."""
+    available, budget = budget_info
+    per_worker = request.tp * request.pp * request.dp
+    sized: dict[str, _Sized] = {}
+    fixed = 0  # pinned by pools whose size does not come from the budget share
+    auto: list[topology.WorkerSlot] = []
+    for slot in slots:
+        dev = device[slot.name]
+        if slot.role == "decode" and not request.decode_hicache:
+            tokens = _decode_backup(model, dev, page)
+            nbytes = sizing.host_bytes(tokens, kv_bpt)
+            sized[slot.name] = _Sized(dev, tokens, 0, nbytes, hicache=False)
+            fixed += nbytes * per_worker
+        elif request.hicache_size is not None:
+            tokens = sizing.host_tokens_for_size(request.hicache_size, kv_bpt, page)
+            nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
+            sized[slot.name] = _Sized(dev, tokens, request.hicache_size, nbytes, True)
+            fixed += nbytes * per_worker
+        elif request.hicache_ratio is not None:
+            tokens = sizing.host_tokens_for_ratio(dev, request.hicache_ratio, page)
+            nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
+            sized[slot.name] = _Sized(dev, tokens, 0, nbytes, True)
+            fixed += nbytes * per_worker
+        else:
+            auto.append(slot)
+    if budget <= 0:
+        raise InfeasibleError(
+            f"no host memory left for HiCache: {available / GB:.1f} GB available "
+            f"(min of free DRAM and cgroup headroom) is within SGLang's 10 GiB reserve"
+        )
+    if fixed > budget:
+        what = (
+            f"--hicache-size {request.hicache_size} GB × {len(slots) * per_worker} ranks"
+            if request.hicache_size is not None
+            else f"host pools of {len(slots) * per_worker} ranks"
+        )
+        raise InfeasibleError(sizing.over_budget_message(what, fixed, budget))
+    if auto:
+        ranks = len(auto) * per_worker
+        share = (budget - fixed) // ranks
+        size = sizing.largest_hicache_size_gb(share, kv_bpt, page, idx_bpt)
+        if size < 1:
+            raise InfeasibleError(
+                f"host budget {budget / GB:.1f} GB over {ranks} HiCache ranks leaves "
+                f"{share / GB:.2f} GB per rank, less than the smallest --hicache-size (1 GB)"
+            )
+        tokens = sizing.host_tokens_for_size(size, kv_bpt, page)
+        nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
+        for slot in auto:
+            sized[slot.name] = _Sized(device[slot.name], tokens, size, nbytes, True)
+    pinned = sum(sized[s.name].host_bytes for s in slots) * per_worker
+    if pinned > budget:  # cannot happen by construction; never hand out such a plan
+        raise InfeasibleError(sizing.over_budget_message("planned host pools", pinned, budget))
+    return sized, pinned
+
+
+def _decode_backup(model: ModelFacts, device: int, page: int) -> int:
+    """A decode worker without HiCache still pins SGLang's retraction-backup pool (§3.3) on a
+    dense MHA model; other models back up to a CPU tensor that is not pre-allocated."""
+    if model.attention != "mha" or model.hybrid:
+        return 0
+    return sizing.decode_backup_tokens(device, model.context_len, page)
+
+
+def _ratio_warnings(name: str, s: _Sized, ratio: float, out: list[str]) -> None:
+    if s.host < s.device:
+        out.append(f"{name}: " + SMALL_HOST_WARNING.format(host=s.host, device=s.device))
+    elif ratio < 2:
+        out.append(
+            f"{name}: host/device ratio {ratio:.2f} < 2: little room in host memory for "
+            "prefetch beyond what the GPU already holds"
+        )
+
+
+def plan_from_options(
+    *, hardware: HardwareSnapshot, model: ModelFacts | None = None, **options: Any
+) -> Plan:
+    """Convenience for callers with keyword options (``launch``, tests): build the request,
+    load the model facts when not given, and plan."""
+    request = PlanRequest.model_validate(options)
+    if model is None:
+        from hicachectl import modelspec
+
+        model = modelspec.load_model(request.model, request.model_config_path)
+    return build_plan(request, hardware, model)
