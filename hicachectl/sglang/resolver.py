@@ -1,0 +1,103 @@
+"""SGLang's start-up resolver, reproduced: parsed argv -> resolved values, rewrites, logs, errors.
+
+Pure and fast (no I/O).  The steps run in the order of SGLang's
+``arg_groups/pipeline.py::run_resolution_pipeline`` (``reference/sglang-hicache.md`` §2.1)
+and stop at the first error, as ``resolve_once()`` does.  Rules whose outcome depends on the
+model or on the GPU generation are decided only when ``model`` / ``gpu_sm`` are given;
+otherwise they leave a note in ``Resolution.notes`` instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from hicachectl.models import ModelFacts
+from hicachectl.sglang import rules_cache_compat as compat
+from hicachectl.sglang import rules_hicache as hicache
+from hicachectl.sglang import rules_pagesize as pagesize
+from hicachectl.sglang import rules_pd as pd
+from hicachectl.sglang.rules_base import Ctx, Stop
+from hicachectl.sglang.types import ParsedCommand, Resolution
+
+# The fields every caller can rely on finding in ``Resolution.resolved``.
+HICACHE_FIELDS: tuple[str, ...] = (
+    "enable_hierarchical_cache",
+    "hicache_ratio",
+    "hicache_size",
+    "hicache_host_memory_fraction",
+    "hicache_host_memory_mode",
+    "hicache_mem_layout",
+    "hicache_io_backend",
+    "hicache_write_policy",
+    "hicache_storage_backend",
+    "hicache_storage_prefetch_policy",
+    "page_size",
+    "disable_radix_cache",
+    "attention_backend",
+    "decode_attention_backend",
+    "disaggregation_decode_retraction_backup",
+)
+
+PIPELINE = (
+    hicache.ratio_default,  # before the dummy-model return
+    pd.handle_pd_disaggregation,
+    pagesize.model_overrides,  # handle_model_specific_adjustments
+    pagesize.attention_backends,  # attention-backend compatibility + page-size post passes
+    hicache.handle_hicache,
+    compat.kv_cache_sharding,
+    compat.cache_compatibility,
+    compat.unified_memory_pool,
+    compat.dllm,
+    compat.other_validations,
+)
+
+
+def resolve_values(
+    values: Mapping[str, Any],
+    *,
+    explicit: Collection[str],
+    sglang_version: str,
+    model: ModelFacts | None = None,
+    gpu_sm: int | None = None,
+) -> Resolution:
+    """Resolve an SGLang namespace (dest -> value; missing dests take the table defaults).
+
+    ``gpu_sm`` is the target GPU's compute capability as an int (90 = H100/H200, 100 = B200);
+    without it the GPU-generation gates become notes.
+    """
+    ctx = Ctx(values, explicit, sglang_version, model, gpu_sm)
+    errors = []
+    try:
+        for step in PIPELINE:
+            step(ctx)
+    except Stop as stop:
+        errors.append(stop.error)
+    return Resolution(
+        sglang_version=sglang_version,
+        resolved=ctx.v,
+        rewrites=ctx.rewrites,
+        errors=errors,
+        logs=ctx.logs,
+        notes=ctx.notes,
+    )
+
+
+def resolve(
+    parsed: ParsedCommand, *, model: ModelFacts | None = None, gpu_sm: int | None = None
+) -> Resolution:
+    """Resolve what the parser produced.  An argv argparse rejects is not resolved."""
+    fatal = parsed.fatal
+    if fatal is not None:
+        return Resolution(
+            sglang_version=parsed.sglang_version,
+            resolved=dict(parsed.values),
+            notes=[f"not resolved: SGLang's argument parser exits first ({fatal.message})"],
+        )
+    return resolve_values(
+        parsed.values,
+        explicit=parsed.explicit,
+        sglang_version=parsed.sglang_version,
+        model=model,
+        gpu_sm=gpu_sm,
+    )
