@@ -124,6 +124,7 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
         m = _TRAILING.search(lines[last])
         if m and any(s <= last <= e + 1 for _, s, e in placed):
             line_no, col_no = walker.rowmap.line_col(last, m.start(1))
+            where = {"markdown": "code block", "shell": "file"}.get(walker.host_format, "script")
             code, name = DANGLING_CONTINUATION
             findings.append(
                 Finding(
@@ -132,7 +133,7 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
                     code,
                     name,
                     "error",
-                    "line continuation '\\' at the end of the text continues into nothing: "
+                    f"line continuation '\\' at the end of the {where} continues into nothing: "
                     "the command ends here (a line is missing or was cut off)",
                 )
             )

@@ -1,0 +1,136 @@
+"""Markdown runbooks: shell commands inside fenced code blocks.
+
+Fences (``` or ~~~, three or more, any indentation so that fences inside list items count)
+tagged bash/sh/shell/zsh/console/shell-session, or untagged, are cut out as shell snippets
+with a row map back to the file.  In console blocks (or any block whose first line starts
+with ``$ ``) the ``$ ``/``# `` prompts are stripped and output lines are blanked, keeping
+continuation lines of a prompted command.  Variables carry from one fence to the next: a
+runbook exports MODEL in one block and uses it in the next.  One document is one group.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hicachectl.lint.extract.common import RowMap, parse_directive
+from hicachectl.lint.extract.shell import extract_shell
+from hicachectl.lint.extract.shell_words import Vars
+from hicachectl.lint.types import Extraction, Suppression
+
+_OPEN = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*([^\s`{]*)?[ \t]*(\{[^}]*\})?(.*)$")
+_SHELL_TAGS = frozenset(
+    {
+        "",
+        "bash",
+        "sh",
+        "shell",
+        "zsh",
+        "console",
+        "shell-session",
+        "shellsession",
+        "sh-session",
+        "terminal",
+    }
+)
+_CONSOLE_TAGS = frozenset({"console", "shell-session", "shellsession", "sh-session", "terminal"})
+_HTML_DIRECTIVE = re.compile(r"<!--\s*(hicachectl:[^>]*?)-->")
+_PROMPT = re.compile(r"^(\$|#)( |$)")
+
+
+def _fences(lines: list[str]):
+    """Yield (open_row, indent, tag, first_content_row, end_row, closed)."""
+    i, n = 0, len(lines)
+    while i < n:
+        m = _OPEN.match(lines[i]) if ("`" in lines[i] or "~" in lines[i]) else None
+        if not m or (m.group(2)[0] == "`" and "`" in (m.group(5) or "")):
+            i += 1
+            continue
+        indent, marker = len(m.group(1).expandtabs(4)), m.group(2)
+        tag = (m.group(3) or "").lower()
+        if not tag and m.group(4):  # {.bash} attribute form
+            tag = m.group(4).strip("{} .").split()[0].lower() if m.group(4).strip("{} .") else ""
+        close = re.compile(
+            r"^[ \t]*" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$"
+        )
+        j = i + 1
+        while j < n and not close.match(lines[j]):
+            j += 1
+        yield i, indent, tag, i + 1, j, j < n
+        i = j + 1
+
+
+def _directive_before(lines: list[str], row: int):
+    """The <!-- hicachectl: ... --> on the last non-blank line before ``row``, if any."""
+    k = row - 1
+    while k >= 0 and not lines[k].strip():
+        k -= 1
+    if k < 0:
+        return None
+    m = _HTML_DIRECTIVE.search(lines[k])
+    return parse_directive(m.group(1)) if m else None
+
+
+def extract_markdown(text: str, ex: Extraction) -> None:
+    lines = ex.lines or text.split("\n")
+    vars = Vars()
+    for line in lines:
+        if "hicachectl:" in line and "<!--" in line:
+            m = _HTML_DIRECTIVE.search(line)
+            d = parse_directive(m.group(1)) if m else None
+            if d and d[0]:
+                ex.suppressions.append(Suppression(d[1], 0, d[2], file_wide=True))
+    for open_row, indent, tag, first, end, closed in _fences(lines):
+        if not closed:
+            ex.notes.append(
+                f"{ex.path}:{open_row + 1}: unterminated code fence; its block runs to the end "
+                "of the file"
+            )
+        if tag not in _SHELL_TAGS:
+            continue
+        body = lines[first:end]
+        console = tag in _CONSOLE_TAGS or bool(
+            next((b for b in body if b.strip()), "").lstrip().startswith("$ ")
+        )
+        rows: list[tuple[int, int]] = []
+        out: list[str] = []
+        in_cmd = False
+        for k, raw in enumerate(body):
+            lead = len(raw) - len(raw.lstrip(" "))
+            cut = min(lead, indent)
+            s = raw[cut:]
+            if console:
+                stripped = s.lstrip()
+                pm = _PROMPT.match(stripped)
+                if pm:
+                    cut += (len(s) - len(stripped)) + pm.end()
+                    s = stripped[pm.end() :]
+                    in_cmd = True
+                elif not in_cmd:
+                    s = ""  # command output
+                in_cmd = in_cmd and s.rstrip().endswith("\\")
+            rows.append((first + k + 1, cut))
+            out.append(s)
+        if not any(o.strip() for o in out):
+            continue
+        r = extract_shell(
+            "\n".join(out),
+            ex.path,
+            rowmap=RowMap(tuple(rows)),
+            host_format="markdown",
+            group=ex.path,
+            vars=vars,
+        )
+        for c in r.commands:
+            c.context["fence_line"] = open_row + 1
+            c.context["fence_tag"] = tag
+        ex.commands.extend(r.commands)
+        ex.findings.extend(r.findings)
+        ex.suppressions.extend(r.suppressions)
+        ex.file_env.update(r.file_env)
+        ex.notes.extend(r.notes)
+        d = _directive_before(lines, open_row)
+        if d and not d[0]:
+            _, codes, reason = d
+            ex.suppressions.extend(
+                Suppression(codes, ln, reason) for ln in range(open_row + 1, end + 2)
+            )

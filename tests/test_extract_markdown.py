@@ -1,0 +1,119 @@
+"""Markdown extraction: fences, console prompts, positions, directives, the seed documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hicachectl.lint.extract import extract
+from hicachectl.lint.types import Span
+
+FIX = Path(__file__).parent / "fixtures" / "extract"
+SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+
+
+def _texts(cmd):
+    return [t.text for t in cmd.tokens]
+
+
+def _tok(cmd, text):
+    return next(t for t in cmd.tokens if t.text == text)
+
+
+@pytest.fixture(scope="module")
+def runbook():
+    p = FIX / "runbook.md"
+    return extract(str(p), p.read_bytes())
+
+
+def test_runbook_commands_in_order(runbook):
+    progs = [" ".join(_texts(c)[:3]) for c in runbook.commands]
+    assert progs == [
+        "python -m dynamo.frontend",
+        "python -m dynamo.sglang",
+        "python -m dynamo.sglang",
+        "sglang serve --model-path",
+        "python -m sglang.launch_server",
+    ]
+    assert all(c.group == runbook.commands[0].group for c in runbook.commands)
+    assert runbook.file_env["MODEL"] == "Qwen/Qwen3-8B"
+
+
+def test_console_prompt_stripped_and_output_ignored(runbook):
+    front = runbook.commands[0]
+    assert _texts(front) == ["python", "-m", "dynamo.frontend", "--http-port", "8000"]
+    assert front.background
+    # "$ " sits at column 4 inside a list item; the token starts after it
+    assert front.tokens[0].span == Span(12, 6, 12, 11)
+    serve = runbook.commands[3]
+    assert _texts(serve) == ["sglang", "serve", "--model-path", "Qwen/Qwen3-8B", "--tp", "2"]
+    assert _tok(serve, "--tp").span == Span(36, 5, 36, 8)
+
+
+def test_indented_fence_positions_and_shared_variables(runbook):
+    worker = runbook.commands[1]
+    assert _texts(worker)[3:5] == ["--model-path", "Qwen/Qwen3-8B"]
+    assert _tok(worker, "--hicache-size").span == Span(22, 7, 22, 20)
+    big = runbook.commands[2]
+    assert _tok(big, "400").span == Span(27, 62, 27, 64)
+
+
+def test_html_directive_suppresses_the_fence(runbook):
+    lines = {s.line for s in runbook.suppressions if s.codes == ("HC301",)}
+    assert {27} <= lines
+    assert all(s.reason == "sized for the 2 TB host" for s in runbook.suppressions)
+    assert 23 not in lines
+
+
+def test_unterminated_fence_is_a_note_and_dangling_backslash(runbook):
+    assert any("unterminated code fence" in n and ":40:" in n for n in runbook.notes)
+    (f,) = [f for f in runbook.findings if f.code == "HC002"]
+    assert f.span.line == 41 and "code block" in f.message
+
+
+def test_non_shell_fences_ignored(runbook):
+    assert not any('{"not"' in " ".join(_texts(c)) for c in runbook.commands)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SEEDS.glob("*.txt")))
+def test_seed_documents_extract(name):
+    data = (SEEDS / name).read_bytes()
+    ex = extract(str(SEEDS / name), data)
+    assert ex.notes == [] or all(isinstance(n, str) for n in ex.notes)
+    if name.startswith("004"):
+        return  # a catalogue page without fences
+    assert ex.host_format == "markdown"
+    launches = [c for c in ex.commands if any("sglang" in t.text for t in c.tokens[:4])]
+    assert launches
+
+
+def test_seed_000_worker_module_and_ports():
+    ex = extract("000.md", (SEEDS / "000_1652945df6058922.txt").read_bytes())
+    worker = next(c for c in ex.commands if "dynamo.sglang.worker" in _texts(c))
+    assert _texts(worker)[-12:] == [
+        "--page-size",
+        "64",
+        "--enable-hierarchical-cache",
+        "--hicache-size",
+        "30",
+        "--hicache-write-policy",
+        "write_through",
+        "--hicache-storage-backend",
+        "nixl",
+        "--log-level",
+        "debug",
+        "--skip-tokenizer-init",
+    ]
+    assert _tok(worker, "--hicache-size").span == Span(25, 3, 25, 16)
+
+
+def test_seed_002_broken_and_dangling():
+    ex = extract("002.md", (SEEDS / "002_2f7d87c1211fe53d.txt").read_bytes())
+    codes = sorted((f.code, f.span.line) for f in ex.findings)
+    assert codes == [("HC001", 93), ("HC002", 121)]
+    hc001 = next(f for f in ex.findings if f.code == "HC001")
+    assert (
+        "--disaggregation-mode" in hc001.message
+        and "python3 -m sglang.launch_server" in hc001.message
+    )
