@@ -1,0 +1,105 @@
+"""Replay every record of shared/conformance/resolve.jsonl through parse + resolve.
+
+Each record is what SGLang's own resolver did on a CPU (``--device cpu``) with one argv, on
+0.5.21 or 0.5.23, for one of two model configs.  We prepend ``--model-path <dir> --device cpu``
+as the recorder did and compare:
+
+* ``resolved`` records: every recorded field except those in the record's ``cpu_specific``
+  (the CPU's default attention backend, and the page size / decode backend a GPU default
+  could change), and the log lines, exactly.
+* ``error`` records: the exact ``str(exception)`` and exception class, and the log lines
+  emitted before it.  Records whose ``cpu_specific`` holds ``"outcome"`` fail only because the
+  machine is a CPU: the TRTLLM gates (the CPU is not SM90/SM100) and the page-major check of
+  the CPU default backend ``torch_native``.  For those we predict for a pre-Hopper GPU
+  (``gpu_sm=80``), which fails the same gates with the same text, and for the page-major case
+  we substitute the CPU's default backend (``attention_backend="torch_native"``), which the
+  resolver cannot know (it leaves the GPU default unset); both must then match exactly.
+* ``argparse_error`` records: the parser's fatal problem message equals ``error``.
+
+Log lines ignored: none.  The CPU-only lines (``The current platform does not support Intel
+AMX, will fallback to torch_native backend.``) are outside the capture's keyword filter, so
+the records never contain them and the resolver never emits them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hicachectl.modelspec import facts_from_config
+from hicachectl.sglang.resolver import resolve, resolve_values
+
+CONF = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+RECORDS = [json.loads(line) for line in (CONF / "resolve.jsonl").read_text().splitlines() if line]
+MODEL_FILES = {"mha": "mha-llama8b.json", "mla": "mla-dsv2lite.json"}
+MODELS = {
+    k: facts_from_config(json.loads((CONF / "models" / f).read_text()), source=f)
+    for k, f in MODEL_FILES.items()
+}
+
+try:  # helper A's argparse-faithful parser
+    from hicachectl.sglang.argv import parse_command
+except ImportError:  # pragma: no cover - only while the parser is being written
+    parse_command = None
+
+
+def _parse(rec: dict):
+    tokens = [
+        "python",
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        str(CONF / "models" / rec["model"]),
+        "--device",
+        "cpu",
+        *rec["argv"],
+    ]
+    return parse_command(tokens, sglang_version=rec["sglang_version"])
+
+
+def test_record_count():
+    assert len(RECORDS) == 478
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
+def test_record(rec: dict):
+    if parse_command is None:
+        pytest.skip("hicachectl.sglang.argv not available yet")
+    parsed = _parse(rec)
+    if rec["outcome"] == "argparse_error":
+        assert parsed.fatal is not None, "the parser accepted an argv argparse rejects"
+        assert parsed.fatal.message == rec["error"]
+        return
+    assert parsed.fatal is None, parsed.fatal
+    model = MODELS[rec["model"]]
+    cpu = set(rec.get("cpu_specific", []))
+
+    if rec["outcome"] == "error" and "outcome" in cpu:
+        res = resolve(parsed, model=model, gpu_sm=80)
+        if not res.errors:
+            # Only the CPU default backend can make it fail: say which one it is.
+            assert any("default" in n for n in res.notes), res.notes
+            values = dict(parsed.values, attention_backend="torch_native")
+            res = resolve_values(
+                values,
+                explicit=parsed.explicit,
+                sglang_version=parsed.sglang_version,
+                model=model,
+            )
+    else:
+        res = resolve(parsed, model=model)
+
+    if rec["outcome"] == "error":
+        assert [(e.error_type, e.message) for e in res.errors] == [
+            (rec["error_type"], rec["error"])
+        ]
+    else:
+        assert res.errors == []
+        for field, want in rec["resolved"].items():
+            if field in cpu:
+                continue
+            got = res.resolved[field]
+            assert (got, type(got)) == (want, type(want)), field
+    assert res.logs == rec["logs"]
