@@ -1,0 +1,350 @@
+"""An argparse-faithful matcher driven by a flag table (Python 3.11 semantics).
+
+:class:`Parser` is a compiled view of one upstream ``argparse.ArgumentParser`` (its actions
+in parser order, ``allow_abbrev=True``, prefix chars ``-``, no positionals).  :func:`run`
+walks a token list the way ``ArgumentParser._parse_known_args`` does: every token is first
+classified (which is where ambiguity is detected, for the whole line, before anything is
+consumed), then options are consumed left to right (value-count and type/choice errors),
+then required flags are checked; ``parse_args`` additionally rejects leftovers.  Messages are
+argparse's own texts after ``error: ``.  Nothing here raises on user input.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hicachectl.sglang.convert import TypeMessage, convert
+from hicachectl.sglang.flags import SUPPRESS, Flag
+
+# argparse's _negative_number_matcher (3.11).
+_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
+
+
+class Ambiguous(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Parser:
+    """One argparse parser, compiled once (see :func:`compile_parser`)."""
+
+    name: str
+    actions: tuple[Flag, ...]
+    opt_map: dict[str, Flag]  # insertion order == argparse's _option_string_actions order
+    order: dict[str, int]
+    sorted_opts: list[str]
+    has_negative_opts: bool
+    defaults: dict[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def classify(self, tok: str) -> tuple[Flag | None, str, str | None] | None:
+        """argparse ``_parse_optional``: None = a positional ('A'); else an option ('O')."""
+        hit = self.cache.get(tok, self)
+        if hit is not self:
+            return hit
+        res = self._classify(tok)
+        if len(self.cache) < 4096:
+            self.cache[tok] = res
+        return res
+
+    def _classify(self, tok: str):
+        if not tok or tok[0] != "-":
+            return None
+        f = self.opt_map.get(tok)
+        if f is not None:
+            return f, tok, None
+        if len(tok) == 1:
+            return None
+        if "=" in tok:
+            opt, explicit = tok.split("=", 1)
+            f = self.opt_map.get(opt)
+            if f is not None:
+                return f, opt, explicit
+        tuples = self.prefix_tuples(tok)
+        if len(tuples) > 1:
+            matches = ", ".join(t[1] for t in tuples)
+            raise Ambiguous(f"ambiguous option: {tok} could match {matches}")
+        if len(tuples) == 1:
+            return tuples[0]
+        if _NEGATIVE.match(tok) and not self.has_negative_opts:
+            return None
+        if " " in tok:
+            return None
+        return None, tok, None
+
+    def prefix_tuples(self, tok: str) -> list[tuple[Flag, str, str | None]]:
+        """argparse ``_get_option_tuples`` (option strings, in parser order)."""
+        if tok[1] == "-":
+            prefix, explicit = tok.split("=", 1) if "=" in tok else (tok, None)
+            found = self._starting_with(prefix)
+            return [(self.opt_map[o], o, explicit) for o in found]
+        short, short_explicit = tok[:2], tok[2:]
+        out = []
+        for o in self.opt_map:
+            if o == short:
+                out.append((self.opt_map[o], o, short_explicit))
+            elif o.startswith(tok):
+                out.append((self.opt_map[o], o, None))
+        return out
+
+    def _starting_with(self, prefix: str) -> list[str]:
+        i = bisect.bisect_left(self.sorted_opts, prefix)
+        found = []
+        while i < len(self.sorted_opts) and self.sorted_opts[i].startswith(prefix):
+            found.append(self.sorted_opts[i])
+            i += 1
+        found.sort(key=self.order.__getitem__)
+        return found
+
+
+def compile_parser(name: str, actions: tuple[Flag, ...]) -> Parser:
+    opt_map: dict[str, Flag] = {}
+    for a in actions:
+        for o in a.opts:
+            opt_map[o] = a  # a later registration of the same string wins, as in argparse
+    order = {o: i for i, o in enumerate(opt_map)}
+    defaults: dict[str, Any] = {}
+    for a in actions:
+        if a.dest in defaults or a.default == SUPPRESS or a.kind in ("help", "version"):
+            continue
+        d = a.default
+        if isinstance(d, str) and a.type not in (None, "str"):
+            # argparse converts string defaults of unseen actions through ``type``.
+            try:
+                d = convert(a.type, d)
+            except Exception:  # noqa: BLE001 - upstream would crash; keep the raw text
+                pass
+        defaults[a.dest] = d
+    return Parser(
+        name=name,
+        actions=actions,
+        opt_map=opt_map,
+        order=order,
+        sorted_opts=sorted(opt_map),
+        has_negative_opts=any(_NEGATIVE.match(o) for o in opt_map),
+        defaults=defaults,
+    )
+
+
+@dataclass
+class Hit:
+    """One action taken: ``pos`` is the option token's index in the list given to run()."""
+
+    flag: Flag
+    option: str
+    args: list[str]
+    pos: int
+    value: Any  # what the action stored (after conversion)
+
+
+@dataclass
+class Outcome:
+    hits: list[Hit] = field(default_factory=list)
+    extras: list[int] = field(default_factory=list)
+    abbrevs: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, token, option)
+    # (code, message, pos or None, canonical flag or None)
+    error: tuple[str, str, int | None, str | None] | None = None
+
+
+def _arg_name(f: Flag) -> str:
+    return "/".join(f.opts)
+
+
+def _count(nargs: Any, pattern: str) -> int | str:
+    """How many following 'A' tokens an action takes, or argparse's error text."""
+    lead = len(pattern) - len(pattern.lstrip("A"))
+    if nargs is None:
+        return 1 if lead else "expected one argument"
+    if nargs == "?":
+        return min(lead, 1)
+    if nargs == "*":
+        return lead
+    if nargs == "+":
+        return lead if lead else "expected at least one argument"
+    if isinstance(nargs, int):
+        if lead >= nargs:
+            return nargs
+        return f"expected {nargs} argument" + ("" if nargs == 1 else "s")
+    return 0
+
+
+def _values(f: Flag, args: list[str]) -> Any:
+    """argparse ``_get_values``: convert and check choices; raises TypeMessage/ValueError."""
+    args = list(args)
+    if "--" in args:
+        args.remove("--")
+    if not args and f.nargs == "?":
+        v = f.const
+        if isinstance(v, str):
+            v = _one(f, v)
+        return v
+    if len(args) == 1 and f.nargs in (None, "?"):
+        return _one(f, args[0])
+    return [_one(f, a) for a in args]
+
+
+class _ArgError(Exception):
+    pass
+
+
+def _one(f: Flag, s: str) -> Any:
+    try:
+        v = convert(f.type, s)
+    except TypeMessage as e:
+        raise _ArgError("invalid-type", str(e)) from None
+    except (TypeError, ValueError):
+        raise _ArgError("invalid-type", f"invalid {f.type} value: {s!r}") from None
+    if f.choices is not None and v not in f.choices:
+        choices = ", ".join(map(repr, f.choices))
+        raise _ArgError("invalid-choice", f"invalid choice: {v!r} (choose from {choices})")
+    return v
+
+
+def _store(f: Flag, option: str, value: Any, ns: dict[str, Any]) -> Any:
+    """Apply the action to the namespace; returns the stored value (or SUPPRESS)."""
+    kind = f.kind
+    name = f.action
+    if kind == "store":
+        if name == "DeprecatedStoreConstAction":
+            v = f.const if f.const is not None else True
+        elif name == "_IgnoredAdmissionControlAction":
+            return SUPPRESS
+        elif name == "LoRAPathAction":
+            v = _lora_paths(value)
+        elif f.nargs == 0:  # a custom flag-like action (e.g. DeprecatedStoreTrueAction)
+            v = f.const if f.const is not None else True
+        else:
+            v = value
+    elif kind in ("store_const", "append_const"):
+        v = f.const
+        if kind == "append_const":
+            v = list(ns.get(f.dest) or []) + [f.const]
+    elif kind == "store_true":
+        v = True if f.const is None else f.const
+    elif kind == "store_false":
+        v = False
+    elif kind == "append":
+        v = list(ns.get(f.dest) or []) + [value]
+    elif kind == "count":
+        v = (ns.get(f.dest) or 0) + 1
+    elif kind == "boolean_optional":
+        v = not option.startswith("--no-")
+    else:  # help / version: argparse prints and exits; noted by the caller
+        return SUPPRESS
+    ns[f.dest] = v
+    return v
+
+
+def _lora_paths(values: Any) -> list:
+    import json
+
+    out: list = []
+    for p in values or []:
+        p = p.strip()
+        if p.startswith("{") and p.endswith("}"):
+            try:
+                out.append(json.loads(p))
+            except ValueError:
+                out.append(p)  # upstream raises a plain exception here, not an argparse error
+        else:
+            out.append(p)
+    return out
+
+
+def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Outcome:
+    """Parse ``tokens`` into ``ns`` (pre-filled with defaults). ``known``: parse_known_args."""
+    out = Outcome()
+    n = len(tokens)
+    pattern: list[str] = []
+    opts: dict[int, tuple[Flag | None, str, str | None]] = {}
+    for i, tok in enumerate(tokens):
+        if tok == "--":
+            pattern.append("-")
+            pattern.extend("A" * (n - i - 1))
+            break
+        try:
+            t = p.classify(tok)
+        except Ambiguous as e:
+            out.error = ("ambiguous", str(e), i, None)
+            return out
+        if t is None:
+            pattern.append("A")
+        else:
+            opts[i] = t
+            pattern.append("O")
+            if t[0] is not None and t[1] != tok.split("=", 1)[0] and tok[:2] == "--":
+                out.abbrevs.append((i, tok, t[1]))
+    pat = "".join(pattern)
+    seen: set[int] = set()
+    order = sorted(opts)
+    start, k = 0, 0
+    last = order[-1] if order else -1
+    try:
+        while start <= last:
+            while order[k] < start:
+                k += 1
+            nxt = order[k]
+            if start != nxt:
+                out.extras.extend(range(start, nxt))
+                start = nxt
+            start = _consume(p, tokens, pat, opts, start, out, ns, seen)
+    except _ArgError as e:
+        code, msg, pos, flag = e.args
+        out.error = (code, msg, pos, flag)
+        return out
+    out.extras.extend(range(start, n))
+    required = [_arg_name(a) for a in p.actions if a.required and id(a) not in seen]
+    if required:
+        msg = "the following arguments are required: " + ", ".join(required)
+        out.error = ("required", msg, None, None)
+        return out
+    if not known and out.extras:
+        msg = "unrecognized arguments: " + " ".join(tokens[i] for i in out.extras)
+        out.error = ("unrecognized", msg, out.extras[0], None)
+    return out
+
+
+def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
+    f, option, explicit = opts[start]
+    if f is None:
+        out.extras.append(start)
+        return start + 1
+    todo: list[tuple[Flag, list[str], str]] = []
+    while True:
+        if explicit is not None:
+            cnt = _count(f.nargs, "A")
+            if cnt == 0 and option[1] != "-" and explicit != "":
+                todo.append((f, [], option))
+                option = option[0] + explicit[0]
+                nxt = p.opt_map.get(option)
+                if nxt is None:
+                    msg = f"argument {_arg_name(f)}: ignored explicit argument {explicit!r}"
+                    raise _ArgError("explicit-arg", msg, start, f.canonical)
+                f, explicit = nxt, (explicit[1:] or None)
+            elif cnt == 1:
+                stop = start + 1
+                todo.append((f, [explicit], option))
+                break
+            else:
+                msg = f"argument {_arg_name(f)}: ignored explicit argument {explicit!r}"
+                raise _ArgError("explicit-arg", msg, start, f.canonical)
+        else:
+            cnt = _count(f.nargs, pat[start + 1 :])
+            if isinstance(cnt, str):
+                raise _ArgError("missing-value", f"argument {_arg_name(f)}: {cnt}", start, f.canonical)
+            stop = start + 1 + cnt
+            todo.append((f, tokens[start + 1 : stop], option))
+            break
+    for f, args, option in todo:
+        seen.add(id(f))
+        try:
+            value = _values(f, args)
+        except _ArgError as e:
+            code, msg = e.args
+            raise _ArgError(code, f"argument {_arg_name(f)}: {msg}", start, f.canonical) from None
+        stored = _store(f, option, value, ns)
+        out.hits.append(Hit(f, option, list(args), start, stored))
+    return stop
