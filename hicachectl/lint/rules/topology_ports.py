@@ -1,0 +1,305 @@
+"""HC501-HC505, HC511: processes of one deployment that would bind the same port or use
+the same GPUs (compared within one network namespace: a script, a pod)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from hicachectl.lint.rules import _topology as topo
+from hicachectl.lint.rules._hosts import port_groups, where
+from hicachectl.lint.rules.base import Rule
+from hicachectl.lint.types import Finding
+
+
+def _clashes(ctx, pick: Callable, keys: Callable) -> Iterator[tuple]:
+    """(later view, earlier view, shared keys) for every pair of views that clash."""
+    for views in port_groups(ctx):
+        seen: list[tuple] = []
+        for v in views:
+            if not pick(v):
+                continue
+            mine = keys(v)
+            if not mine:
+                continue
+            for other, theirs in seen:
+                shared = sorted(set(mine) & set(theirs), key=str)
+                if shared:
+                    yield v, other, shared
+                    break
+            seen.append((v, mine))
+
+
+class DuplicateSystemPort(Rule):
+    """Two Dynamo workers on one host with the same `DYN_SYSTEM_PORT`.
+
+    ## What it does
+    Compares `DYN_SYSTEM_PORT` of the workers started by one script, runbook section or
+    pod.
+
+    ## Why is this bad
+    The second worker's system server fails with `Address already in use`, yet the worker
+    keeps serving without `/health`, `/live` and `/metrics`: readiness probes and
+    `hicachectl launch` never see it become ready.
+
+    ## Example
+    ```bash
+    DYN_SYSTEM_PORT=8081 python -m dynamo.sglang --model-path m &
+    DYN_SYSTEM_PORT=8081 CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m &
+    ```
+
+    ## Use instead
+    ```bash
+    DYN_SYSTEM_PORT=8081 python -m dynamo.sglang --model-path m &
+    DYN_SYSTEM_PORT=8082 CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m &
+    ```
+    """
+
+    code = "HC501"
+    name = "duplicate-system-port"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        def key(v):
+            p = topo.system_port(v)
+            return [p] if p else []
+
+        for v, other, shared in _clashes(ctx, lambda v: v.is_worker, key):
+            yield self.finding(
+                ctx,
+                v.env_span("DYN_SYSTEM_PORT"),
+                f"DYN_SYSTEM_PORT={shared[0]} is also used by {where(other)}; the second "
+                "system server fails and the worker runs without /health",
+            )
+
+
+class DuplicateKvEventsPort(Rule):
+    """Two workers publish KV events on the same port.
+
+    ## What it does
+    Reads the endpoint port of each worker's `--kv-events-config` (SGLang adds the DP rank
+    to it) and compares the ports of workers on one host.
+
+    ## Why is this bad
+    The second publisher cannot bind, so the router never receives that worker's KV
+    events and routes as if its cache were empty.
+
+    ## Example
+    ```bash
+    python -m dynamo.sglang --model-path m \\
+      --kv-events-config '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5557"}' &
+    CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m \\
+      --kv-events-config '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5557"}' &
+    ```
+
+    ## Use instead
+    ```bash
+    python -m dynamo.sglang --model-path m \\
+      --kv-events-config '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5557"}' &
+    CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m \\
+      --kv-events-config '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5558"}' &
+    ```
+    """
+
+    code = "HC502"
+    name = "duplicate-kv-events-port"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, topo.kv_event_ports):
+            yield self.finding(
+                ctx,
+                v.span_of("kv_events_config"),
+                f"KV-events port {shared[0]} is also bound by {where(other)} "
+                "(each DP rank adds 1 to the port)",
+            )
+
+
+class DuplicateBootstrapPort(Rule):
+    """Two prefill servers on one host with the same disaggregation bootstrap port.
+
+    ## What it does
+    Compares `--disaggregation-bootstrap-port` of prefill servers on one host (SGLang's
+    default is 8998; under Dynamo an omitted port is chosen at random and never clashes).
+
+    ## Why is this bad
+    The second prefill server cannot start its bootstrap server; decode servers cannot
+    reach it for KV transfer.
+
+    ## Example
+    ```bash
+    python -m dynamo.sglang --model-path m --disaggregation-mode prefill \\
+      --disaggregation-bootstrap-port 12345 &
+    CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m \\
+      --disaggregation-mode prefill --disaggregation-bootstrap-port 12345 &
+    ```
+
+    ## Use instead
+    ```bash
+    python -m dynamo.sglang --model-path m --disaggregation-mode prefill \\
+      --disaggregation-bootstrap-port 12345 &
+    CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m \\
+      --disaggregation-mode prefill --disaggregation-bootstrap-port 12346 &
+    ```
+    """
+
+    code = "HC503"
+    name = "duplicate-bootstrap-port"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        def key(v):
+            p = topo.bootstrap_port(v)
+            return [p] if p else []
+
+        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, key):
+            yield self.finding(
+                ctx,
+                v.span_of("disaggregation_bootstrap_port"),
+                f"bootstrap port {shared[0]} is also used by the prefill server on line "
+                f"{other.cmd.span.line}",
+            )
+
+
+class SharedGpus(Rule):
+    """Two servers on one host use the same GPUs.
+
+    ## What it does
+    Works out which GPUs each SGLang server uses (`CUDA_VISIBLE_DEVICES`,
+    `--base-gpu-id`, tp × pp × dp ranks) and reports servers whose GPUs overlap.  Two
+    servers without `CUDA_VISIBLE_DEVICES` both start on GPU 0.
+
+    ## Why is this bad
+    Both servers size their KV pools for the whole GPU (`--mem-fraction-static`), so the
+    second one fails with CUDA out of memory or both run with a fraction of the cache.
+    Deliberate sharing needs matching `--mem-fraction-static` values on both.
+
+    ## Example
+    ```bash
+    python -m dynamo.sglang --model-path m &
+    python -m dynamo.sglang --model-path m &
+    ```
+
+    ## Use instead
+    ```bash
+    CUDA_VISIBLE_DEVICES=0 python -m dynamo.sglang --model-path m &
+    CUDA_VISIBLE_DEVICES=1 python -m dynamo.sglang --model-path m &
+    ```
+    """
+
+    code = "HC504"
+    name = "shared-gpus"
+    severity = "warning"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        def key(v):
+            g = topo.gpus(v)
+            return g[0] if g else []
+
+        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, key):
+            how = topo.gpus(v)[1]
+            span = (
+                v.env_span("CUDA_VISIBLE_DEVICES")
+                if "CUDA_VISIBLE_DEVICES" in v.cmd.env
+                else v.head_span
+            )
+            yield self.finding(
+                ctx,
+                span,
+                f"GPU {', '.join(shared)} is also used by {where(other)} ({how}); both size "
+                "their KV pools for the whole GPU",
+            )
+
+
+def _frontend_ports(views):
+    return [(f, topo.http_port(f)) for f in views if f.is_frontend]
+
+
+class SystemPortIsHttpPort(Rule):
+    """A worker's `DYN_SYSTEM_PORT` equals the frontend's HTTP port.
+
+    ## What it does
+    Compares each worker's `DYN_SYSTEM_PORT` with the frontend's `--http-port`
+    (`DYN_HTTP_PORT`, default 8000) on the same host.
+
+    ## Why is this bad
+    Whichever starts second loses: a frontend started second exits with `port ... already
+    in use`; a worker started second runs on without its health server, silently.
+
+    ## Example
+    ```bash
+    python -m dynamo.frontend --http-port 8000 &
+    DYN_SYSTEM_PORT=8000 python -m dynamo.sglang --model-path m &
+    ```
+
+    ## Use instead
+    ```bash
+    python -m dynamo.frontend --http-port 8000 &
+    DYN_SYSTEM_PORT=8081 python -m dynamo.sglang --model-path m &
+    ```
+    """
+
+    code = "HC505"
+    name = "system-port-is-http-port"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for views in port_groups(ctx):
+            fronts = _frontend_ports(views)
+            for v in views:
+                sp = topo.system_port(v) if v.is_worker else None
+                for f, hp in fronts:
+                    if sp is not None and sp == hp:
+                        yield self.finding(
+                            ctx,
+                            v.env_span("DYN_SYSTEM_PORT"),
+                            f"DYN_SYSTEM_PORT={sp} is the HTTP port of {where(f)}",
+                        )
+                        break
+
+
+class WorkerPortIsHttpPort(Rule):
+    """A worker's SGLang `--port` equals the frontend's HTTP port (harmless under Dynamo).
+
+    ## What it does
+    Notes a `dynamo.sglang` worker whose `--port` equals the frontend's `--http-port`,
+    a pattern from older Dynamo docs.
+
+    ## Why is this bad
+    It is not a conflict: under Dynamo the worker never starts SGLang's HTTP server, so
+    `--port` is never bound.  It still feeds derived ports (`port+233...port+239` with DP
+    attention, `port+10000` for gRPC) and confuses readers, who expect a clash.
+
+    ## Example
+    ```bash
+    python -m dynamo.sglang --model-path m --port 8000 &
+    python -m dynamo.frontend --http-port 8000 &
+    ```
+
+    ## Use instead
+    ```bash
+    python -m dynamo.sglang --model-path m &
+    python -m dynamo.frontend --http-port 8000 &
+    ```
+    """
+
+    code = "HC511"
+    name = "worker-port-is-http-port"
+    severity = "info"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for views in port_groups(ctx):
+            fronts = _frontend_ports(views)
+            for v in views:
+                if not (v.is_dynamo and v.is_engine and v.is_explicit("port")):
+                    continue
+                port = v.int_value("port")
+                for f, hp in fronts:
+                    if port is not None and port == hp:
+                        yield self.finding(
+                            ctx,
+                            v.span_of("port"),
+                            f"--port {port} equals the HTTP port of {where(f)}: no conflict, "
+                            "a dynamo.sglang worker never binds --port (no SGLang HTTP server "
+                            "under Dynamo); drop it to avoid confusion",
+                        )
+                        break
