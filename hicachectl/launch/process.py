@@ -1,0 +1,164 @@
+"""The only module that spawns or signals processes (Popen, killpg, kill).
+
+Each child is started from an argv list (never a shell) in a new session, so it leads its
+own process group and a signal to the group reaches everything it started (SGLang's
+scheduler and detokenizer subprocesses included).  A reader thread copies the child's output
+byte for byte into its log file and posts each line as an event; a waiter thread reaps the
+child and posts its exit.  Events go to one queue that the supervisor reads.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from hicachectl.launch.supervisor import Event
+
+
+class EventQueue:
+    """Thread-safe event source for the supervisor (``get(timeout)`` → Event or None)."""
+
+    def __init__(self) -> None:
+        self._q: queue.Queue[Event] = queue.Queue()
+
+    def put(self, ev: Event) -> None:
+        self._q.put(ev)
+
+    def get(self, timeout: float) -> Event | None:
+        try:
+            return self._q.get(timeout=timeout) if timeout > 0 else self._q.get_nowait()
+        except queue.Empty:
+            return None
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+class ChildProcess:
+    """One running child: its Popen, its process group, its log file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str | None,
+        log_path: Path,
+        events: EventQueue,
+    ) -> None:
+        self.name = name
+        self._events = events
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
+        self._popen = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self.pid = self._popen.pid
+        self.pgid = self.pid  # start_new_session: the child leads its own group
+        self._reader = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)
+        self._waiter = threading.Thread(target=self._wait, name=f"wait-{name}", daemon=True)
+        self._reader.start()
+        self._waiter.start()
+
+    def _read(self) -> None:
+        stream = self._popen.stdout
+        assert stream is not None
+        try:
+            for raw in iter(stream.readline, b""):
+                self._log.write(raw)
+                self._log.flush()
+                self._events.put(Event("line", self.name, _decode(raw)))
+        finally:
+            self._log.close()
+
+    def _wait(self) -> None:
+        code = self._popen.wait()
+        # Let the last lines (often the error) arrive before the exit; a grandchild that
+        # keeps the pipe open must not delay the exit event for long.
+        self._reader.join(timeout=1.0)
+        self._events.put(Event("exit", self.name, code))
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pgid, sig)
+        except ProcessLookupError:
+            pass  # group already empty
+        except PermissionError:
+            pass  # pgid reused by someone else's group: never ours to signal
+
+    def terminate(self) -> None:
+        self._signal_group(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal_group(signal.SIGKILL)
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def alive(self) -> bool:
+        return self._popen.poll() is None or self.group_alive()
+
+
+def spawner(
+    children: dict[str, tuple[list[str], dict[str, str], str | None, Path]],
+    events: EventQueue,
+    started: list[ChildProcess],
+):
+    """A ``start(name)`` factory for the supervisor; keeps every started child in ``started``."""
+
+    def start(name: str) -> ChildProcess:
+        argv, env, cwd, log_path = children[name]
+        proc = ChildProcess(name, argv, env, cwd, log_path, events)
+        started.append(proc)
+        return proc
+
+    return start
+
+
+def install_signal_handlers(events: EventQueue) -> dict[int, object]:
+    """Turn SIGINT/SIGTERM/SIGHUP into events; returns the previous handlers."""
+    previous: dict[int, object] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        events.put(Event("signal", value=signum))
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (e.g. inside a test runner thread)
+            pass
+    return previous
+
+
+def restore_signal_handlers(previous: dict[int, object]) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+def run_quiet(argv: list[str], *, timeout: float, env: dict[str, str] | None = None):
+    """Run a short helper command (pre-flight checks); returns CompletedProcess or raises
+    OSError / subprocess.TimeoutExpired."""
+    return subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )

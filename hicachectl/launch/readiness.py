@@ -1,0 +1,105 @@
+"""Is the deployment up?  HTTP probes (urllib, no new dependency) and log-line phases.
+
+Ready means (dynamo.md §2, §3): the frontend answers ``GET /v1/models/<served>/ready`` with
+200 and ``"ready": true`` (its ``/health`` says healthy with zero workers, so it is no signal),
+and each worker's system server answers ``GET /health`` with ``"status": "ready"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from urllib.parse import quote
+
+from hicachectl.launch.bootcheck import strip_ansi
+
+PROBE_TIMEOUT = 0.5
+
+
+def frontend_ready_url(host: str, port: int, served_model_name: str) -> str:
+    # The route's {model_id} is one path segment: names like "Qwen/Qwen3-0.6B" are escaped.
+    return (
+        f"http://{_connect_host(host)}:{port}/v1/models/{quote(served_model_name, safe='')}/ready"
+    )
+
+
+def worker_health_url(host: str, port: int) -> str:
+    return f"http://{_connect_host(host)}:{port}/health"
+
+
+def _connect_host(bind_host: str) -> str:
+    # A wildcard bind is reached through loopback.
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "*", "") else bind_host
+
+
+def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict | None]:
+    """(status, parsed JSON body or None); (0, None) when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
+            status, body = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read() or b""
+    except (OSError, ValueError):
+        return 0, None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return status, None
+    return status, data if isinstance(data, dict) else None
+
+
+def frontend_is_ready(status: int, body: dict | None) -> bool:
+    return status == 200 and bool(body and body.get("ready") is True)
+
+
+def worker_is_ready(status: int, body: dict | None) -> bool:
+    return status == 200 and bool(body and body.get("status") == "ready")
+
+
+def make_ready_check(
+    urls: dict[str, tuple[str, str]],
+    get: Callable[[str], tuple[int, dict | None]] = http_get_json,
+) -> Callable[[set[str]], set[str]]:
+    """``urls``: process name -> (kind, url), kind ``frontend`` or ``worker``.  A process with
+    no URL (no system port planned) counts as ready once it runs; the frontend still decides.
+    """
+
+    def check(pending: set[str]) -> set[str]:
+        ready = set()
+        for name in sorted(pending):
+            if name not in urls:
+                ready.add(name)
+                continue
+            kind, url = urls[name]
+            status, body = get(url)
+            ok = frontend_is_ready if kind == "frontend" else worker_is_ready
+            if ok(status, body):
+                ready.add(name)
+        return ready
+
+    return check
+
+
+# Phase markers, checked in order; the latest one seen wins.  SGLang and Dynamo texts.
+PHASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "loading weights",
+        re.compile(r"Load weight begin|Loading safetensors|Using local model path"),
+    ),
+    ("allocating the KV pool", re.compile(r"KV Cache is allocated|max_total_num_tokens=")),
+    ("allocating the host pool", re.compile(r"hierarchical KV host pool|HiCache memory headroom")),
+    ("capturing CUDA graphs", re.compile(r"Capture cuda graph begin|Capturing batches")),
+    ("registering", re.compile(r"Registering model|mocker worker\(s\) created|Adding worker set")),
+    ("serving HTTP", re.compile(r"Starting HTTP\(S\) service")),
+)
+
+
+def phase_of(_name: str, text: str) -> str | None:
+    line = strip_ansi(text)
+    for phase, pattern in PHASES:
+        if pattern.search(line):
+            return phase
+    return None

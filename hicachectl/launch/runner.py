@@ -1,0 +1,125 @@
+"""``launch`` end to end: plan → children → dry run or pre-flight → supervise → verdict.
+
+The glue between the pure parts (specs, pre-flight checks, supervisor, boot report) and the
+one module that spawns (``process``).  Returns the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TextIO
+
+from hicachectl.errors import PreflightError
+from hicachectl.launch import environ, preflight, rehearsal_model, rundir
+from hicachectl.launch.specs import Child, Settings, build_children
+from hicachectl.models import Plan
+
+SECRET_HINTS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL")
+SECRET_FLAGS = ("--api-key", "--admin-api-key", "--hf-token")
+
+
+def _mask_env(key: str, value: str) -> str:
+    return "***" if any(h in key.upper() for h in SECRET_HINTS) else value
+
+
+def _mask_argv(argv: list[str]) -> list[str]:
+    out, hide = [], False
+    for tok in argv:
+        if hide:
+            out.append("***")
+            hide = False
+        elif tok in SECRET_FLAGS:
+            out.append(tok)
+            hide = True
+        elif tok.split("=", 1)[0] in SECRET_FLAGS and "=" in tok:
+            out.append(tok.split("=", 1)[0] + "=***")
+        else:
+            out.append(tok)
+    return out
+
+
+def dry_run_text(children: list[Child], user_env: Mapping[str, str], s: Settings) -> str:
+    lines = [f"# run directory: {s.run_dir} (created at launch; nothing started)"]
+    for c in children:
+        lines.append(f"\n# {c.name} ({c.role})")
+        lines.append(f"cwd: {c.cwd or os.getcwd()}")
+        for k, v in environ.env_diff(c.env, user_env).items():
+            lines.append(f"env: {k}={_mask_env(k, v)}")
+        removed = environ.env_removed(c.env, user_env)
+        if removed:
+            lines.append(f"env removed: {' '.join(removed)}")
+        lines.append(f"argv: {shlex.join(_mask_argv(c.argv))}")
+        lines.append(f"log: {c.log_path}")
+        for note in c.notes:
+            lines.append(f"note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def mocker_model(plan: Plan, s: Settings) -> Settings:
+    """The mocker needs a local tokenizer + config.json: the plan's model directory when it is
+    one, else a generated rehearsal model under the run directory."""
+    if s.engine != "mocker":
+        return s
+    if rehearsal_model.is_servable_dir(plan.model_path):
+        return replace(s, mocker_model_path=os.path.abspath(plan.model_path))
+    return replace(s, mocker_model_path=str(s.run_dir / "model"))
+
+
+def run_preflight(plan: Plan, children: list[Child], s: Settings, *, reprobe: bool) -> list[str]:
+    problems = []
+    err = rundir.check_writable(s.run_dir)
+    if err:
+        problems.append(err)
+    problems += preflight.port_problems(children)
+    worker_module = "dynamo.mocker" if s.engine == "mocker" else "dynamo.sglang"
+    modules = ["dynamo.frontend"] if any(c.role == "frontend" for c in children) else []
+    if any(c.role != "frontend" for c in children):
+        modules.append(worker_module)
+    problems += preflight.module_problems(s.python, modules)
+    if s.discovery == "etcd":
+        problems += preflight.etcd_problems(s.etcd_endpoints)
+    if reprobe and s.engine != "mocker":
+        from hicachectl.probe import host_headroom_bytes, probe
+
+        fresh = probe()
+        problems += preflight.host_problems(plan, fresh, host_headroom_bytes)
+        problems += preflight.gpu_problems(plan, fresh)
+    return problems
+
+
+def launch(
+    plan: Plan,
+    s: Settings,
+    *,
+    dry_run: bool = False,
+    quiet: bool = False,
+    ready_timeout: float = 900.0,
+    grace: float = 10.0,
+    reprobe: bool = False,
+    user_env: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    user_env = dict(os.environ if user_env is None else user_env)
+    out, err = out or sys.stdout, err or sys.stderr
+    s = mocker_model(plan, s)
+    children = build_children(plan, s, user_env)
+    if dry_run:
+        out.write(dry_run_text(children, user_env, s))
+        return 0
+    problems = run_preflight(plan, children, s, reprobe=reprobe)
+    if problems:
+        raise PreflightError("\n".join(f"pre-flight: {p}" for p in problems))
+    if s.engine == "mocker" and s.mocker_model_path == str(s.run_dir / "model"):
+        rehearsal_model.write_rehearsal_model(s.run_dir / "model")
+    rundir.write_json(s.run_dir / "plan.json", json.loads(plan.model_dump_json()))
+    from hicachectl.launch.session import supervise
+
+    return supervise(
+        plan, children, s, quiet=quiet, ready_timeout=ready_timeout, grace=grace, out=out, err=err
+    )
