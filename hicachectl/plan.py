@@ -162,6 +162,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         )
         if s.hicache:
             _ratio_warnings(slot.name, s, ratio, warnings)
+        if model.context_len and s.device < model.context_len:
+            warnings.append(
+                f"{slot.name}: the device pool ({s.device:,} tokens per rank) is smaller than "
+                f"the model's context length ({model.context_len:,}): one long request cannot "
+                "fit on the GPU; raise --tp or use larger GPUs"
+            )
         flags = resolved[slot.role].flags(
             model_path=model_path, served=served, size_gb=s.size_gb, request=request
         )
@@ -178,6 +184,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         proc = next(p for p in processes if p.role == role)
         resolved[role].verify(proc.argv)
     warnings += [w for role in role_set for w in resolved[role].warnings if w not in warnings]
+    warnings += _storage_warnings(request, model)
     notes.append(
         f"DYN_FILE_KV={topology.FILE_KV_PLACEHOLDER}: the launcher replaces {{run_dir}} with its "
         "run directory (the sh rendering with $RUN_DIR)"
@@ -296,6 +303,25 @@ def _ratio_warnings(name: str, s: _Sized, ratio: float, out: list[str]) -> None:
             f"{name}: host/device ratio {ratio:.2f} < 2: little room in host memory for "
             "prefetch beyond what the GPU already holds"
         )
+
+
+def _storage_warnings(request: PlanRequest, model: ModelFacts) -> list[str]:
+    """Backend set-up that fails only when pools are built (sglang-hicache.md §4.2)."""
+    backend = request.storage_backend
+    extra = request.storage_backend_extra_config or ""
+    if backend == "mooncake" and "master_server_address" not in extra:
+        return [
+            "mooncake: set MOONCAKE_MASTER (or MOONCAKE_CLIENT) in the workers' environment, or "
+            "pass master_server_address in --hicache-storage-backend-extra-config; otherwise "
+            "SGLang fails when it builds the pool"
+        ]
+    if backend == "hf3fs" and model.attention != "mha":
+        return [
+            "hf3fs with an MLA model needs SGLANG_HICACHE_HF3FS_CONFIG_PATH naming a config with "
+            "a metadata_server_url; without it SGLang raises 'MLA model is not supported without "
+            "global metadata server'"
+        ]
+    return []
 
 
 def plan_from_options(

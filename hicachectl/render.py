@@ -54,10 +54,21 @@ def sh_word(value: str) -> str:
 
 
 def command_line(proc: ProcessSpec, *, python: str = '"$PYTHON"', sep: str = " ") -> str:
-    """``env VAR=... "$PYTHON" -m ...`` for one process (argv[0] "python" is the interpreter)."""
+    """``env VAR=... "$PYTHON" -m ...`` for one process (argv[0] "python" is the interpreter).
+
+    With a multi-line ``sep``, each ``--flag value`` pair gets its own line.
+    """
     env = [f"{k}={sh_word(v)}" for k, v in proc.env.items()]
     argv = [python if i == 0 and a == "python" else sh_word(a) for i, a in enumerate(proc.argv)]
-    return sep.join(["env", *env, *argv]) if env else sep.join(argv)
+    groups: list[list[str]] = [["env", *env]] if env else []
+    head = 3 if len(argv) >= 3 and argv[1] == "-m" else 1
+    groups.append(argv[:head])
+    for word in argv[head:]:
+        if word.startswith("--") or not groups:
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    return sep.join(" ".join(g) for g in groups)
 
 
 _SH_HEAD = """\

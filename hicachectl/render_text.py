@@ -99,20 +99,20 @@ def _workers(plan: Plan) -> Table:
     t = _table(
         "Workers (numbers per rank)",
         "worker",
+        "role",
         "GPUs",
-        "tp×pp×dp",
         "device tokens",
         "host tokens",
-        "--hicache-size",
+        "hicache-size",
         "ratio",
-        "host pinned",
+        "pinned",
     )
     for w in plan.workers:
         r = w.per_rank
         t.add_row(
-            f"{w.name} ({w.role})",
+            w.name,
+            f"{w.role} {w.tp}×{w.pp}×{w.dp}",
             ",".join(map(str, w.gpus)),
-            f"{w.tp}×{w.pp}×{w.dp}",
             f"{r.device_tokens:,}",
             f"{r.host_tokens:,}",
             f"{r.hicache_size_gb} GB" if r.hicache_size_gb else "-",

@@ -135,12 +135,18 @@ def device_tokens(
     after_load = pre_load - weight_bytes_per_rank / GiB
     rest = after_load - pre_load * (1 - mem_fraction_static)
     if rest <= 0:
-        minimum = 1 - after_load / pre_load if pre_load > 0 else 1.0
+        weights = f"{what}: weights of {weight_bytes_per_rank / GiB:.1f} GiB per rank"
+        if after_load <= 0:
+            raise InfeasibleError(
+                f"{weights} exceed the {pre_load:.1f} GiB free on its GPU "
+                "(raise --tp or --pp, or use larger GPUs)"
+            )
+        minimum = 1 - after_load / pre_load
         raise InfeasibleError(
-            f"{what}: weights of {weight_bytes_per_rank / GiB:.1f} GiB per rank leave no GPU "
-            f"memory for the KV cache: {pre_load:.1f} GiB free × --mem-fraction-static "
-            f"{mem_fraction_static:.3f} = {pre_load * mem_fraction_static:.1f} GiB "
-            f"(minimum viable fraction {minimum:.3f}; raise --tp or --pp, or use larger GPUs)"
+            f"{weights} leave no GPU memory for the KV cache: {pre_load:.1f} GiB free × "
+            f"--mem-fraction-static {mem_fraction_static:.3f} = "
+            f"{pre_load * mem_fraction_static:.1f} GiB (minimum viable fraction {minimum:.3f}; "
+            "raise --tp or --pp, or use larger GPUs)"
         )
     tokens = int(rest * GiB) // kv_bytes_per_token
     tokens = tokens // page_size * page_size

@@ -82,18 +82,30 @@ def test_device_tokens_formula():
     assert capped == 100_000
 
 
+def _tokens(weights: int, mfs: float) -> int:
+    return sizing.device_tokens(
+        free_bytes=79 * GiB,
+        mem_fraction_static=mfs,
+        weight_bytes_per_rank=weights,
+        kv_bytes_per_token=LLAMA8B_KV,
+        page_size=1,
+        what="worker-0",
+    )
+
+
 def test_device_tokens_weights_too_big_names_numbers():
     with pytest.raises(InfeasibleError) as exc:
-        sizing.device_tokens(
-            free_bytes=79 * GiB,
-            mem_fraction_static=0.8,
-            weight_bytes_per_rank=141 * GB,
-            kv_bytes_per_token=LLAMA8B_KV,
-            page_size=1,
-            what="worker-0",
-        )
-    msg = str(exc.value)
-    assert "worker-0" in msg and "131.3 GiB per rank" in msg and "63.2 GiB" in msg
+        _tokens(141 * GB, 0.8)
+    assert str(exc.value) == (
+        "worker-0: weights of 131.3 GiB per rank exceed the 79.0 GiB free on its GPU "
+        "(raise --tp or --pp, or use larger GPUs)"
+    )
+    # fits in free memory but not under the fraction: 79 × 0.7 = 55.3 GiB < 60 GiB;
+    # the minimum viable fraction is 1 − (79 − 60) / 79 = 0.759
+    with pytest.raises(InfeasibleError) as exc:
+        _tokens(60 * GiB, 0.7)
+    assert "79.0 GiB free × --mem-fraction-static 0.700 = 55.3 GiB" in str(exc.value)
+    assert "minimum viable fraction 0.759" in str(exc.value)
 
 
 def test_host_tokens_rounding():
