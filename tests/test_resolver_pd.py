@@ -298,3 +298,25 @@ def test_lmcache_block(ver):
         M.LMCACHE_BUFFER_ONLY,
     )
     ok(run(ver, **lm))
+
+
+def test_prefill_complete_policy_is_a_note_on_0523():
+    res = ok(
+        run(
+            NEW,
+            **HC,
+            disaggregation_mode="prefill",
+            disaggregation_decode_allocation_policy="prefill_complete",
+        )
+    )
+    assert any("E21" in n for n in res.notes)
+    res = ok(
+        run(
+            NEW,
+            **HC,
+            disaggregation_mode="prefill",
+            hicache_write_policy="write_back",
+            disaggregation_decode_allocation_policy="prefill_complete",
+        )
+    )
+    assert not any("E21" in n for n in res.notes)

@@ -87,6 +87,11 @@ def unified_memory_pool(ctx: Ctx) -> None:
     if unified and v.get("disaggregation_decode_enable_offload_kvcache"):
         if v.get("hicache_storage_backend") != "file":
             ctx.fail("E20", M.UNIFIED_OFFLOAD_FILE, "AssertionError")
+    if unified and ctx.hicache and v.get("speculative_algorithm") in ("EAGLE", "EAGLE3"):
+        ctx.note(
+            "--enable-unified-memory + EAGLE/EAGLE3 with HiCache is refused by SGLang (E20); "
+            "its exact message is not reproduced, so no error is reported"
+        )
     allowed = M.PAGE_MAJOR_ALLOWED[ctx.line] if unified else M.PAGE_MAJOR_PLAIN_ALLOWED
     prefill, decode = ctx.backends()
     if prefill is None or decode is None:

@@ -29,6 +29,8 @@ def handle_pd_disaggregation(ctx: Ctx) -> None:
             ctx.fail("PD-dcp", M.DECODE_DCP_HICACHE)
     if mode == "decode":
         _decode(ctx)
+    if ctx.new and v.get("disaggregation_decode_allocation_policy") == "prefill_complete":
+        _prefill_complete(ctx, mode)
     elif mode == "prefill" and v.get("disaggregation_transfer_backend") == "fake":
         ctx.fail(
             "PD-fake",
@@ -60,3 +62,25 @@ def _decode(ctx: Ctx) -> None:
         ctx.set("disable_radix_cache", True, "R12", text)
     if receive:
         ctx.set("disaggregation_decode_retraction_backup", "host_pool", "R13")
+
+
+def _prefill_complete(ctx: Ctx, mode: str | None) -> None:
+    """E21 (0.5.23): SGLang refuses these combinations; its text is not in the reference."""
+    v = ctx.v
+    decode_cache = mode == "decode" and (
+        ctx.hicache or v.get("disaggregation_decode_enable_radix_cache")
+    )
+    prefill_cache = (
+        mode == "prefill"
+        and ctx.hicache
+        and not (
+            v.get("hicache_storage_backend") is None
+            and v.get("hicache_write_policy") == "write_back"
+        )
+    )
+    if decode_cache or prefill_cache:
+        ctx.note(
+            "--disaggregation-decode-allocation-policy prefill_complete: SGLang 0.5.23 refuses "
+            "decode radix cache / decode HiCache and prefill HiCache other than L2 write_back "
+            "(E21); the exact message is not reproduced, so no error is reported"
+        )
