@@ -8,7 +8,8 @@ which equals the device cell size for MHA and MLA).  Pure arithmetic on ModelFac
 * MLA: ``(kv_lora_rank + qk_rope_head_dim) × layers × dtype`` — not split over TP, so every
   rank holds (and HiCache pins) a full copy;
 * DSA with an FP8 KV cache: ``kv_lora_rank + kv_lora_rank/128·4 + qk_rope_head_dim·2`` = 656
-  bytes per layer; the indexer's host pool comes on top (:func:`indexer_bytes_per_token`).
+  bytes per layer; the indexer's host pool comes on top (:func:`indexer_bytes_per_token`),
+  132 bytes per layer and token for DeepSeek V3.2.
 
 PP splits layers the way SGLang's ``get_pp_indices`` does (from vLLM): every stage gets
 ``layers // pp``, and the remainder goes one each to the stages *before the last*, starting
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from hicachectl.errors import InputError, UsageError
 from hicachectl.models import ModelFacts
 
-INDEX_PAGE_SIZE = 64  # DSA indexer page (tokens) in SGLang's NSA pools
 INDEX_QUANT_BLOCK = 128  # one fp32 scale per 128 indexer elements
 
 # KV dtype → (bits per element, elements per 1-byte scale or 0 for none)
@@ -147,19 +147,34 @@ def kv_bytes_per_token(
 
 
 def indexer_bytes_per_token(
-    facts: ModelFacts, *, page_size: int, pp: int = 1, pp_rank: int | None = None
+    facts: ModelFacts,
+    *,
+    page_size: int,
+    pp: int = 1,
+    pp_rank: int | None = None,
+    index_page_size: int | None = None,
 ) -> int:
     """Host bytes per token of the DSA indexer pool (on top of ``--hicache-size``); 0 when
-    the model has no indexer.  ``(d + d/128·4) × (INDEX_PAGE_SIZE / page_size) × layers``,
-    i.e. 132 B/layer for ``d = 128`` at page size 64."""
+    the model has no indexer.
+
+    SGLang stores ``d + d/128·4`` uint8 per token and layer (packed FP8 keys plus one fp32
+    scale per 128) in pages of ``index_page_size`` tokens, spread over the KV page:
+    ``index_page_size × (d + d/128·4) // page_size`` per layer.  The index page defaults to
+    the KV page, which gives 132 B/layer for ``d = 128`` at any page size.
+    """
     if facts.attention != "dsa" or not facts.index_head_dim:
         return 0
     if page_size < 1:
         raise UsageError(f"--page-size must be at least 1, got {page_size}")
     d = facts.index_head_dim
     per_layer = d + d // INDEX_QUANT_BLOCK * 4
+    page_bytes = (index_page_size or page_size) * per_layer
+    if page_bytes % page_size:
+        raise UsageError(
+            f"DSA index page of {page_bytes} bytes does not split over --page-size {page_size}"
+        )
     layers = _stage_layers(facts.index_layers or facts.num_layers, pp, pp_rank)
-    return per_layer * INDEX_PAGE_SIZE * layers // page_size
+    return page_bytes // page_size * layers
 
 
 def weight_bytes_per_rank(facts: ModelFacts, tp: int = 1, pp: int = 1) -> int:

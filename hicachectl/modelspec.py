@@ -16,7 +16,6 @@ from hicachectl import catalogue, weights
 from hicachectl.catalogue import load_config_json
 from hicachectl.errors import InputError, UsageError, where
 from hicachectl.kvbytes import (  # noqa: F401  (re-exported API)
-    INDEX_PAGE_SIZE,
     KVPool,
     dtype_bytes,
     indexer_bytes_per_token,
@@ -28,7 +27,6 @@ from hicachectl.kvbytes import (  # noqa: F401  (re-exported API)
 from hicachectl.models import ModelFacts
 
 __all__ = [
-    "INDEX_PAGE_SIZE",
     "KVPool",
     "dtype_bytes",
     "facts_from_config",

@@ -91,9 +91,14 @@ def test_conformance_models():
 def test_dsa_indexer_pool():
     v32 = load_model(V32)
     assert (v32.attention, v32.index_head_dim, v32.index_topk) == ("dsa", 128, 2048)
-    # (128 + 128/128·4) = 132 B/layer at the indexer's page size 64
+    # (128 + 128/128·4) = 132 B per token and layer; the index page follows the KV page
     assert indexer_bytes_per_token(v32, page_size=64) == 132 * 61
+    assert indexer_bytes_per_token(v32, page_size=1) == 132 * 61
     assert indexer_bytes_per_token(v32, page_size=64, pp=4) == 132 * 16
+    # an explicit 64-token index page on 128-token KV pages: half as much per token
+    assert indexer_bytes_per_token(v32, page_size=128, index_page_size=64) == 66 * 61
+    with pytest.raises(UsageError, match="does not split over --page-size 7"):
+        indexer_bytes_per_token(v32, page_size=7, index_page_size=1)
     assert indexer_bytes_per_token(load_model(R1), page_size=64) == 0
     assert indexer_bytes_per_token(load_model(LLAMA8), page_size=1) == 0
 
