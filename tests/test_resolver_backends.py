@@ -270,3 +270,18 @@ def test_argparse_failure_is_not_resolved():
     res = resolve(parsed)
     assert res.errors == [] and res.rewrites == []
     assert res.notes and "not resolved" in res.notes[0]
+
+
+def test_credentials_are_redacted():
+    extra = '{"endpoint": "http://s3", "access_key": "AK", "secret_key": "SK"}'
+    res = run(
+        NEW,
+        api_key="sk-live-1",
+        admin_api_key="adm",
+        hicache_storage_backend_extra_config=extra,
+    )
+    text = repr(res.model_dump())
+    assert "sk-live-1" not in text and "adm'" not in text and "SK" not in text
+    assert res.resolved["api_key"] == "<redacted>"
+    assert '"endpoint": "http://s3"' in res.resolved["hicache_storage_backend_extra_config"]
+    assert run(NEW).resolved["api_key"] is None

@@ -9,6 +9,8 @@ otherwise they leave a note in ``Resolution.notes`` instead of guessing.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -38,6 +40,15 @@ HICACHE_FIELDS: tuple[str, ...] = (
     "decode_attention_backend",
     "disaggregation_decode_retraction_backup",
 )
+
+# Credentials never leave the resolver: plan/lint/resolve print ``resolved``.
+SECRET_FIELDS = ("api_key", "admin_api_key", "ssl_keyfile_password")
+JSON_CONFIG_FIELDS = (
+    "hicache_storage_backend_extra_config",
+    "unified_cache_external_linker_config",
+)
+REDACTED = "<redacted>"
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|api_key|credential", re.I)
 
 PIPELINE = (
     hicache.ratio_default,  # before the dummy-model return
@@ -73,6 +84,7 @@ def resolve_values(
             step(ctx)
     except Stop as stop:
         errors.append(stop.error)
+    _redact(ctx.v)
     return Resolution(
         sglang_version=sglang_version,
         resolved=ctx.v,
@@ -81,6 +93,24 @@ def resolve_values(
         logs=ctx.logs,
         notes=ctx.notes,
     )
+
+
+def _redact(values: dict[str, Any]) -> None:
+    for f in SECRET_FIELDS:
+        if values.get(f) is not None:
+            values[f] = REDACTED
+    for f in JSON_CONFIG_FIELDS:
+        raw = values.get(f)
+        if raw is None or not _SECRET_KEY.search(str(raw)):
+            continue
+        try:
+            data = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            values[f] = REDACTED  # unparseable but mentions a credential: keep it out
+            continue
+        if isinstance(data, dict):
+            clean = {k: (REDACTED if _SECRET_KEY.search(str(k)) else v) for k, v in data.items()}
+            values[f] = json.dumps(clean) if isinstance(raw, str) else clean
 
 
 def resolve(
