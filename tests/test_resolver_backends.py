@@ -285,3 +285,13 @@ def test_credentials_are_redacted():
     assert res.resolved["api_key"] == "<redacted>"
     assert '"endpoint": "http://s3"' in res.resolved["hicache_storage_backend_extra_config"]
     assert run(NEW).resolved["api_key"] is None
+
+
+def test_frontend_is_not_resolved():
+    parsed = ParsedCommand(
+        tokens=["python", "-m", "dynamo.frontend"],
+        entrypoint="dynamo.frontend",
+        sglang_version=OLD,
+    )
+    res = resolve(parsed)
+    assert res.rewrites == [] and "starts no SGLang server" in res.notes[0]

@@ -124,6 +124,12 @@ def resolve(
             resolved=dict(parsed.values),
             notes=[f"not resolved: SGLang's argument parser exits first ({fatal.message})"],
         )
+    if parsed.entrypoint in ("dynamo.frontend", "dynamo.mocker"):
+        return Resolution(
+            sglang_version=parsed.sglang_version,
+            resolved=dict(parsed.values),
+            notes=[f"not resolved: {parsed.entrypoint} starts no SGLang server"],
+        )
     return resolve_values(
         parsed.values,
         explicit=parsed.explicit,
