@@ -17,7 +17,6 @@ from hicachectl.lint.types import Span, Suppression
 # Codes the extractors emit themselves (the rule registry documents them).
 BROKEN_CONTINUATION = ("HC001", "broken-continuation")
 DANGLING_CONTINUATION = ("HC002", "dangling-continuation")
-PARSE_PROBLEM = ("HC003", "unparsable-input")
 
 _DIRECTIVE = re.compile(
     r"hicachectl:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_,\- ]+?)\s*(?:--\s*(.*?))?\s*(?:-->)?\s*$"
@@ -64,6 +63,38 @@ class RowMap:
 
 
 _IDENTITY = RowMap(())
+
+
+class CharMap:
+    """Exact map for a decoded string (a YAML quoted scalar): every character of the value
+    knows its (line, col) in the file, so escapes and folded lines do not shift positions."""
+
+    __slots__ = ("points", "row_starts")
+
+    def __init__(self, value: str, points: list[tuple[int, int]]) -> None:
+        self.points = points  # 1-based (line, col) per value character
+        starts = [0]
+        for i, ch in enumerate(value):
+            if ch == "\n":
+                starts.append(i + 1)
+        self.row_starts = starts
+
+    def line_col(self, row: int, col: int) -> tuple[int, int]:
+        if not self.points:
+            return 1, 1
+        start = self.row_starts[min(row, len(self.row_starts) - 1)]
+        off = start + col
+        if off < len(self.points):
+            return self.points[off]
+        line, c = self.points[-1]
+        return line, c + 1 + (off - len(self.points))
+
+    def span(self, srow: int, scol: int, erow: int, ecol: int) -> Span:
+        line, col = self.line_col(srow, scol)
+        end_line, end_col = self.line_col(erow, max(ecol - 1, 0))
+        if (end_line, end_col) < (line, col):
+            end_line, end_col = line, col
+        return Span(line, col, end_line, end_col)
 
 
 def parse_directive(comment: str) -> tuple[bool, tuple[str, ...], str] | None:

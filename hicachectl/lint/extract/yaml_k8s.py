@@ -1,0 +1,380 @@
+"""Kubernetes manifests: DynamoGraphDeployment (v1alpha1 services, v1beta1 components) and
+plain workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob).
+
+Each container with ``command``/``args`` becomes one Command: argv = command + args, with
+the kubelet's ``$(VAR)`` expansion from the container env (no shell, so ``$VAR`` stays
+literal).  ``[bash, -c|-lc, SCRIPT]`` hands SCRIPT to the shell extractor, positions mapped
+into the YAML scalar.  ``--config PATH`` is resolved through volumeMounts → volumes →
+a ConfigMap in the same file, and the data text lands in ``Command.config_files``.
+
+Groups: one group per pod.  A DGD's services run in different pods, so each service is its
+own group ``path#doc:service``; ``context["dgd_name"]`` lets rules reason per deployment.
+A plain workload's containers share the group ``path#doc``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from hicachectl.lint.extract.shell import extract_shell
+from hicachectl.lint.extract.shell_words import Var, Vars
+from hicachectl.lint.extract.yaml_docs import YNode, scalar_value
+from hicachectl.lint.extract.yaml_scalar import scalar_snippet
+from hicachectl.lint.extract.yaml_sglang import configmap_configs, link_mounted_configs
+from hicachectl.lint.types import Command, Extraction, Span, Suppression, Token
+
+_POD_SPEC = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_KUBELET_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+_QTY = re.compile(r"^\s*([0-9.]+(?:[eE][+-]?[0-9]+)?)\s*([KMGTPE]i?|k|m)?\s*$")
+_UNITS = {
+    None: 1,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "m": 1e-3,
+}
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ash"})
+
+
+def parse_quantity(text: str | None) -> int | None:
+    """Kubernetes quantity ('400Gi', '1.5T', '512M') -> bytes; None when unparsable."""
+    m = _QTY.match(text or "")
+    if not m:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def span_of(node: YNode) -> Span:
+    end_line, end_col = node.end_line, node.end_col
+    if node.kind != "str" or end_col < node.col and end_line == node.line:
+        end_line, end_col = node.line, node.col
+    return Span(node.line, node.col, max(end_line, node.line), max(end_col, 1))
+
+
+def _env(node: YNode | None, into: dict[str, str], spans: dict[str, Span]) -> None:
+    for item in node.items() if node is not None else []:
+        name = item.text("name") if item.kind == "map" else None
+        if not name:
+            continue
+        value = item.get("value")
+        if value is not None and value.kind == "str":
+            into[name] = value.value
+        elif item.get("valueFrom") is not None:
+            into[name] = "<valueFrom>"  # a secret or field ref: its value is not in the file
+        else:
+            into[name] = ""
+        spans[name] = span_of(item)
+
+
+def _kubelet(text: str, env: dict[str, str]) -> tuple[str, bool]:
+    known = True
+
+    def sub(m: re.Match) -> str:
+        nonlocal known
+        if m.group(0) == "$$":
+            return "$"
+        v = env.get(m.group(1))
+        if v is None or v == "<valueFrom>":
+            known = False
+            return m.group(0)
+        return v
+
+    return (_KUBELET_VAR.sub(sub, text) if "$" in text else text), known
+
+
+class _Pod:
+    """What one pod template contributes: ConfigMap volumes and the doc-level context."""
+
+    def __init__(self, ex: Extraction, configmaps, volumes: YNode | None, group: str, ctx: dict):
+        self.ex, self.configmaps, self.group, self.ctx = ex, configmaps, group, ctx
+        self.volumes: dict[str, tuple[str, dict[str, str]]] = {}
+        for v in volumes.items() if volumes is not None else []:
+            cm = v.get("configMap") if v.kind == "map" else None
+            if cm is not None and v.text("name") and cm.text("name"):
+                items = {
+                    i.text("path"): i.text("key")
+                    for i in (cm.get("items") or v).items()
+                    if i.kind == "map" and i.text("path")
+                }
+                self.volumes[v.text("name")] = (cm.text("name"), items)
+
+    def config_text(self, path: str, mounts: YNode | None) -> tuple[str, str, str] | None:
+        """--config PATH -> (ConfigMap name, key, text) when a mounted ConfigMap provides it."""
+        for m in mounts.items() if mounts is not None else []:
+            if m.kind != "map" or m.text("name") not in self.volumes:
+                continue
+            mount = (m.text("mountPath") or "").rstrip("/")
+            sub = m.text("subPath")
+            cm_name, items = self.volumes[m.text("name")]
+            if sub and path == mount:
+                key = sub
+            elif not sub and path.startswith(mount + "/"):
+                rel = path[len(mount) + 1 :]
+                key = items.get(rel, rel if not items else None)
+            else:
+                continue
+            data = self.configmaps.get(cm_name, {})
+            if key in data:
+                return cm_name, key, data[key].value
+        return None
+
+    def container(
+        self,
+        c: YNode,
+        env_base: dict[str, str],
+        env_spans_base,
+        extra_ctx: dict,
+        default_argv: list[str] | None = None,
+    ) -> None:
+        env = dict(env_base)
+        env_spans = dict(env_spans_base)
+        _env(c.get("env"), env, env_spans)
+        self.ex.file_env.update({k: v for k, v in env.items() if v != "<valueFrom>"})
+        ctx = {**self.ctx, **extra_ctx}
+        limits = c.path("resources", "limits")
+        if limits is not None:
+            _limits(limits, ctx)
+        if c.text("image"):
+            ctx["image"] = c.text("image")
+        elems = [
+            n for key in ("command", "args") for n in (c.get(key) or c).items() if n.kind == "str"
+        ]
+        if not elems:
+            if default_argv:  # the operator's implicit entry point (a DGD frontend)
+                sp = span_of(c) if c.kind == "map" else Span(1, 1, 1, 1)
+                toks = [Token(t, sp) for t in default_argv]
+                ctx["implicit_command"] = True
+                self._emit(toks, sp, env, env_spans, ctx, c)
+            return
+        texts = [e.value for e in elems]
+        if (
+            len(texts) >= 3
+            and posixpath.basename(texts[0]) in _SHELLS
+            and texts[1].startswith("-")
+            and "c" in texts[1]
+        ):
+            self._shell(elems[2], env, env_spans, ctx, c)
+            return
+        tokens = []
+        for n in elems:
+            text, known = _kubelet(n.value, env)
+            tokens.append(Token(text, span_of(n), n.value, known))
+        self._emit(
+            tokens,
+            Span(elems[0].line, elems[0].col, elems[-1].end_line, max(elems[-1].end_col, 1)),
+            env,
+            env_spans,
+            ctx,
+            c,
+        )
+
+    def _shell(self, script: YNode, env, env_spans, ctx, c: YNode) -> None:
+        text, rmap, note = scalar_snippet(script, self.ex.lines)
+        if note:
+            self.ex.notes.append(f"{self.ex.path}: {note}")
+        vars = Vars({k: Var(v) for k, v in env.items() if v != "<valueFrom>"})
+        r = extract_shell(
+            text,
+            self.ex.path,
+            rowmap=rmap,
+            host_format="k8s",
+            group=self.group,
+            vars=vars,
+            suppressions=False,
+        )
+        self.ex.findings.extend(r.findings)
+        self.ex.notes.extend(r.notes)
+        for cmd in r.commands:
+            cmd.env = {**env, **cmd.env}
+            cmd.env_spans = {**env_spans, **cmd.env_spans}
+            cmd.context = {**ctx, "via": "bash -c", **cmd.context}
+            self._configs(cmd, c)
+            self.ex.commands.append(cmd)
+
+    def _emit(self, tokens, span, env, env_spans, ctx, c: YNode) -> None:
+        cmd = Command(
+            self.ex.path,
+            "k8s",
+            tokens,
+            span,
+            env=env,
+            env_spans=env_spans,
+            group=self.group,
+            context=ctx,
+        )
+        self._configs(cmd, c)
+        self.ex.commands.append(cmd)
+
+    def _configs(self, cmd: Command, c: YNode) -> None:
+        texts = [t.text for t in cmd.tokens]
+        for i, t in enumerate(texts):
+            path = (
+                texts[i + 1]
+                if t == "--config" and i + 1 < len(texts)
+                else (t.split("=", 1)[1] if t.startswith("--config=") else None)
+            )
+            if path:
+                found = self.config_text(path, c.get("volumeMounts"))
+                if found:
+                    cmd.config_files[path] = found[2]
+                    cmd.context.setdefault("config_sources", {})[path] = f"{found[0]}/{found[1]}"
+
+
+def _limits(limits: YNode, ctx: dict) -> None:
+    mem = parse_quantity(limits.text("memory"))
+    if mem is not None:
+        ctx["k8s_memory_limit_bytes"] = mem
+    for key in ("nvidia.com/gpu", "gpu"):
+        g = limits.text(key)
+        if g and g.isdigit():
+            ctx["gpus"] = int(g)
+
+
+def _int(node: YNode | None) -> int | None:
+    v = scalar_value(node) if node is not None and node.kind == "str" else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
+    configmaps: dict[str, dict[str, YNode]] = {}
+    for _, d in docs:
+        if d.text("kind") == "ConfigMap" and d.path("metadata", "name") is not None:
+            data = d.get("data")
+            configmaps[d.path("metadata", "name").value] = {
+                k.value: v
+                for k, v in (data.value if data is not None and data.kind == "map" else [])
+                if k.kind == "str" and v.kind == "str"
+            }
+    for i, d in docs:
+        kind, api = d.text("kind") or "", d.text("apiVersion") or ""
+        meta_name = d.path("metadata", "name")
+        name = meta_name.value if meta_name is not None and meta_name.kind == "str" else ""
+        base = {"k8s_kind": kind, "doc_index": i, "k8s_name": name}
+        if kind == "DynamoGraphDeployment":
+            _dgd(d, i, api, name, configmaps, ex, base)
+        elif kind in _POD_SPEC:
+            spec = d.path(*_POD_SPEC[kind])
+            if spec is None:
+                continue
+            group = f"{ex.path}#{i}"
+            replicas = _int(d.path("spec", "replicas"))
+            if replicas is not None:
+                base["replicas"] = replicas
+            pod = _Pod(ex, configmaps, spec.get("volumes"), group, base)
+            for c in (spec.get("containers") or spec).items():
+                if c.kind == "map":
+                    pod.container(c, {}, {}, {"container": c.text("name") or ""})
+        elif kind == "ConfigMap":
+            configmap_configs(d, i, ex)
+        _annotation_suppressions(d, ex)
+    link_mounted_configs(ex)
+
+
+def _dgd(d, i, api, name, configmaps, ex, base) -> None:
+    spec = d.get("spec")
+    if spec is None:
+        return
+    dgd_env: dict[str, str] = {}
+    dgd_spans: dict[str, Span] = {}
+    _env(spec.get("envs"), dgd_env, dgd_spans)
+    base = {
+        **base,
+        "dgd_name": name,
+        "dgd_api": api.rsplit("/", 1)[-1],
+        "backend_framework": spec.text("backendFramework") or "",
+    }
+    if spec.get("services") is not None:  # v1alpha1
+        for k, svc in spec.get("services").value if spec.get("services").kind == "map" else []:
+            if svc.kind != "map":
+                continue
+            ctx = {
+                **base,
+                "service": k.value,
+                "component_type": svc.text("componentType") or "",
+                "sub_component_type": svc.text("subComponentType") or "",
+            }
+            _replicas_limits(svc, ctx)
+            env, spans = dict(dgd_env), dict(dgd_spans)
+            _env(svc.get("envs"), env, spans)
+            main = svc.path("extraPodSpec", "mainContainer") or YNode("map", [], _Mark(k))
+            pod = _Pod(
+                ex, configmaps, svc.path("extraPodSpec", "volumes"), f"{ex.path}#{i}:{k.value}", ctx
+            )
+            pod.container(main, env, spans, {}, _implicit(ctx["component_type"]))
+    for comp in (spec.get("components") or spec).items():  # v1beta1
+        if comp.kind != "map":
+            continue
+        cname = comp.text("name") or ""
+        ctx = {**base, "service": cname, "component_type": comp.text("type") or ""}
+        _replicas_limits(comp, ctx)
+        pspec = comp.path("podTemplate", "spec")
+        holder = pspec.get("containers") if pspec is not None else None
+        containers = [c for c in holder.items() if c.kind == "map"] if holder is not None else []
+        main = next(
+            (c for c in containers if c.text("name") == "main"),
+            containers[0] if containers else YNode("map", [], _Mark(comp)),
+        )
+        pod = _Pod(
+            ex,
+            configmaps,
+            pspec.get("volumes") if pspec is not None else None,
+            f"{ex.path}#{i}:{cname}",
+            ctx,
+        )
+        env, spans = dict(dgd_env), dict(dgd_spans)
+        _env(comp.get("envs"), env, spans)
+        pod.container(main, env, spans, {}, _implicit(ctx["component_type"]))
+
+
+def _implicit(component_type: str) -> list[str] | None:
+    return ["python3", "-m", "dynamo.frontend"] if component_type == "frontend" else None
+
+
+class _Mark:
+    """A YAML mark at a node's position, for synthetic nodes."""
+
+    def __init__(self, node: YNode) -> None:
+        self.line, self.column = node.line - 1, node.col - 1
+
+
+def _replicas_limits(node: YNode, ctx: dict) -> None:
+    r = _int(node.get("replicas"))
+    if r is not None:
+        ctx["replicas"] = r
+    lim = node.path("resources", "limits")
+    if lim is not None:
+        _limits(lim, ctx)
+    nc = _int(node.path("multinode", "nodeCount"))
+    if nc is not None:
+        ctx["multinode_node_count"] = nc
+
+
+def _annotation_suppressions(d: YNode, ex: Extraction) -> None:
+    """``metadata.annotations["hicachectl.io/ignore"]: "HC301,HC405"`` covers the document."""
+    codes = d.path("metadata", "annotations")
+    text = codes.text("hicachectl.io/ignore") if codes is not None else None
+    if text:
+        parsed = tuple(c.strip() for c in text.replace(" ", ",").split(",") if c.strip())
+        ex.suppressions.extend(
+            Suppression(parsed, ln, "annotation hicachectl.io/ignore")
+            for ln in range(d.line, d.end_line + 1)
+        )
