@@ -99,11 +99,14 @@ def oracle(p: engine.Parser) -> argparse.ArgumentParser:
     return ap
 
 
+_ORACLES: dict[str, argparse.ArgumentParser] = {}
+
+
 def compare(p: engine.Parser, tokens: list[str], *, known: bool = False):
     """Run both; assert the same error text or the same values for every dest."""
     ns = dict(p.defaults)
     out = engine.run(p, list(tokens), known=known, ns=ns)
-    ap = oracle(p)
+    ap = _ORACLES.get(p.name) or _ORACLES.setdefault(p.name, oracle(p))
     try:
         if known:
             got, extras = ap.parse_known_args(list(tokens))

@@ -1,0 +1,132 @@
+"""Property tests: random argvs never crash the parser, agree with argparse, and round-trip."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_argv_oracle import compare
+
+from hicachectl.sglang.argv import parse_command
+from hicachectl.sglang.parsers import sglang_parser
+
+P23 = sglang_parser("0.5.23")
+OPTS = sorted(P23.opt_map)
+HICACHE = [o for o in OPTS if "hicache" in o or "page" in o or "radix" in o or o.startswith("--tp")]
+CHOICES = sorted({str(c) for a in P23.actions if a.choices for c in a.choices})
+
+values = st.one_of(
+    st.integers(-5, 10**6).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{f:g}"),
+    st.sampled_from(CHOICES),
+    st.sampled_from(["", "-", "--", "-1", "-x", "1.5", "1k", "2Gi", "{}", "[1]", "{bad", "a b"]),
+    st.text(max_size=8),
+)
+flag = st.one_of(st.sampled_from(HICACHE), st.sampled_from(OPTS))
+
+
+@st.composite
+def tokens(draw):
+    out: list[str] = []
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.integers(0, 5))
+        f = draw(flag)
+        if kind == 0:  # a prefix of a real option: abbreviation or ambiguity
+            f = f[: draw(st.integers(3, max(3, len(f))))]
+        if kind == 1:
+            out.append(f"{f}={draw(values)}")
+            continue
+        if kind == 2:
+            out.append(draw(st.text(max_size=6)))  # junk, unicode
+            continue
+        out.append(f)
+        if kind != 3:
+            out.extend(draw(st.lists(values, max_size=2)))
+    return out
+
+
+ACTIONS = [
+    a
+    for a in P23.actions
+    if a.kind not in ("help", "version")
+    and (a.type is None or a.type in ("int", "float", "str", "human_readable_int", "nullable_str"))
+]
+
+
+def _value(draw, a) -> str:
+    if a.choices:
+        return str(draw(st.sampled_from(list(a.choices))))
+    if a.type in ("int", "human_readable_int"):
+        return str(draw(st.integers(-3, 10**9)))
+    if a.type == "float":
+        return repr(draw(st.floats(-10, 10, allow_nan=False)))
+    return draw(st.text(min_size=0, max_size=6))
+
+
+@st.composite
+def valid_tokens(draw):
+    out: list[str] = []
+    for _ in range(draw(st.integers(0, 10))):
+        a = draw(st.sampled_from(ACTIONS))
+        opt = draw(st.sampled_from([o for o in a.opts if o.startswith("--")]))
+        if a.nargs == 0:
+            out.append(opt)
+            continue
+        count = {None: 1, "?": draw(st.integers(0, 1)), "*": draw(st.integers(0, 2))}.get(
+            a.nargs, draw(st.integers(1, 2))
+        )
+        vals = [_value(draw, a) for _ in range(count)]
+        if count == 1 and draw(st.booleans()):
+            out.append(f"{opt}={vals[0]}")
+        else:
+            out.append(opt)
+            out.extend(vals)
+    return out
+
+
+COMMON = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check_indexes(pc, n):
+    for p in pc.problems:
+        assert p.token_index is None or 0 <= p.token_index < n, p
+
+
+@COMMON
+@given(st.one_of(tokens(), valid_tokens()))
+def test_agrees_with_argparse(argv):
+    compare(P23, ["--model-path", "m", *argv])
+
+
+@COMMON
+@given(st.one_of(tokens(), valid_tokens()), st.sampled_from(["sglang-serve", "dynamo"]))
+def test_never_raises_indexes_in_range_and_canonical_round_trips(argv, entry):
+    head = ["sglang", "serve"] if entry == "sglang-serve" else ["python3", "-m", "dynamo.sglang"]
+    full = [*head, "--model-path", "m", *argv]
+    pc = parse_command(full, sglang_version="0.5.23")
+    _check_indexes(pc, len(full))
+    assert all(not (p.fatal and p.code == "repeated") for p in pc.problems)
+    if pc.fatal is None:
+        again = parse_command([*head, *pc.canonical_argv], sglang_version="0.5.23")
+        assert again.fatal is None, (pc.canonical_argv, again.fatal)
+        assert again.values == pc.values
+        assert again.dynamo_values == pc.dynamo_values
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=30), st.booleans())
+def test_arbitrary_strings_as_commands(argv, bare):
+    full = (["--model-path", "m"] if bare else []) + argv
+    pc = parse_command(full)
+    _check_indexes(pc, len(full))
+
+
+def test_ten_thousand_random_tokens():
+    rng = random.Random(7)
+    pool = OPTS + CHOICES + ["--", "-", "-1", "x", "", "=", "--=", "\udcff", "ü", "--tp", "--pp"]
+    argv = ["--model-path", "m"] + [rng.choice(pool) for _ in range(10_000)]
+    for version in ("0.5.21", "0.5.23"):
+        pc = parse_command(argv, sglang_version=version)
+        _check_indexes(pc, len(argv))
+        assert pc.fatal is not None  # such a line is always rejected, never a crash
