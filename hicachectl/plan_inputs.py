@@ -62,11 +62,11 @@ def _default_inputs() -> PlanInputs:
         request = request.model_copy(update={"hardware": None})
         note = f"no options given: planning the dev profile ({_rel(path)}) on this machine"
         return PlanInputs(request, snapshot, _model(request), prof.name, note)
-    reason = snapshot.notes[0] if snapshot.notes else "no NVIDIA GPU found"
     hardware = _hardware(request)
     note = (
-        f"no NVIDIA driver here ({reason.rstrip('.')}): planning the dev profile "
-        f"({_rel(path)}) on the bundled example machine {_rel(Path(request.hardware or ''))}"
+        f"no NVIDIA driver or GPU found: planning the dev profile ({_rel(path)}) on the "
+        f"bundled example machine {_rel(Path(request.hardware or ''))} "
+        "(pass --hardware FILE or run on a GPU host for real numbers)"
     )
     return PlanInputs(request, hardware, _model(request), prof.name, note)
 

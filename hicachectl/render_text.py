@@ -5,6 +5,7 @@ commands to run.  Only ``--format text`` imports this module (and rich)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -29,7 +30,7 @@ def _table(title: str, *columns: str) -> Table:
 
 def _hardware(plan: Plan) -> Table:
     hw = plan.hardware
-    t = _table(f"Hardware: {hw.hostname}" + (f" ({hw.source})" if hw.source else ""), "", "")
+    t = _table(f"Hardware: {hw.hostname}" + (f" ({Path(hw.source).name})" if hw.source else ""), "", "")
     t.show_header = False
     names: dict[str, int] = {}
     for g in hw.gpus:
