@@ -92,7 +92,12 @@ MLA = {  # DeepSeek-V2-Lite-like
     "max_position_embeddings": 163840,
     "torch_dtype": "bfloat16",
 }
-DSA = {**MLA, "architectures": ["DeepseekV32ForCausalLM"], "index_head_dim": 128, "index_topk": 2048}
+DSA = {
+    **MLA,
+    "architectures": ["DeepseekV32ForCausalLM"],
+    "index_head_dim": 128,
+    "index_topk": 2048,
+}
 
 
 def pad(tokens: int, page: int) -> int:

@@ -10,7 +10,6 @@ import pytest
 from tests.plan_helpers import (
     DSA,
     GPU_FREE,
-    GPU_TOTAL,
     GQA,
     MHA,
     MLA,
