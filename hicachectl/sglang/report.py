@@ -107,7 +107,8 @@ def _table(doc: dict, parsed, fields: Sequence[str], notes: list[str], fatal) ->
     from rich.console import Console
     from rich.table import Table
 
-    out = Console(highlight=False, soft_wrap=True)
+    # A pipe or a test runner gets a fixed, readable width instead of rich's 80.
+    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     out.print(f"SGLang {doc['sglang_version']} · entry point {doc['entrypoint']}", markup=False)
     if fatal is None and doc["resolved"]:
         changes: dict[str, list[dict]] = {}
@@ -115,9 +116,9 @@ def _table(doc: dict, parsed, fields: Sequence[str], notes: list[str], fatal) ->
             changes.setdefault(w["field"], []).append(w)
         t = Table(show_header=True, header_style="bold")
         t.add_column("setting", no_wrap=True)
-        t.add_column("value")
-        t.add_column("source")
-        t.add_column("what changed and why")
+        t.add_column("value", overflow="fold", min_width=12)
+        t.add_column("source", no_wrap=True)
+        t.add_column("what changed and why", overflow="fold")
         for f in fields:
             if f not in doc["resolved"]:
                 continue
