@@ -320,3 +320,14 @@ def test_prefill_complete_policy_is_a_note_on_0523():
         )
     )
     assert not any("E21" in n for n in res.notes)
+
+
+@BOTH
+def test_runtime_decisions_are_notes(ver):
+    res = ok(run(ver, **DECODE))
+    assert any("retraction backup is chosen" in n for n in res.notes)
+    assert any("R14" in n for n in res.notes)
+    res = ok(run(ver, **HC))
+    assert any("R15" in n for n in res.notes)
+    res = ok(run(ver, **HC, hicache_size=20))
+    assert not any("R15" in n for n in res.notes)

@@ -61,6 +61,7 @@ PIPELINE = (
     compat.unified_memory_pool,
     compat.dllm,
     compat.other_validations,
+    compat.runtime_notes,  # no rule: notes on what only start-up settles
 )
 
 

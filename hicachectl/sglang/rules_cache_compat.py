@@ -128,3 +128,27 @@ def other_validations(ctx: Ctx) -> None:
     )
     if not (l2_ok or l3_ok):
         ctx.set("optimistic_prefill_attempts", 0, "R11", M.OPTIMISTIC_PREFILL)
+
+
+def runtime_notes(ctx: Ctx) -> None:
+    """What SGLang settles only after the KV pool exists (R14, R15): say so, do not guess."""
+    v = ctx.v
+    decode = v.get("disaggregation_mode") == "decode"
+    if decode and v.get("disaggregation_decode_retraction_backup") is None:
+        ctx.note(
+            "decode server: the retraction backup is chosen at start-up (host_pool for a "
+            "dense MHA or SWA model on CUDA without DCP, decode radix cache, decode offload or "
+            "priority preemption; else cpu_tensor)"
+        )
+    if decode and v.get("hicache_ratio") is None:
+        ctx.note(
+            "decode server: hicache_ratio is chosen after the KV pool is built (R14): 0.2 "
+            "(at least one max-length request) with the host_pool backup and no HiCache, else 2.0"
+        )
+    if v.get("hicache_host_memory_fraction") is not None and (
+        ctx.hicache or v.get("disaggregation_decode_retraction_backup") == "host_pool" or decode
+    ):
+        ctx.note(
+            "HiCache auto-sizing (R15) may lower hicache_ratio at start-up to fit "
+            f"{v['hicache_host_memory_fraction']} of host memory after the 10 GiB reserve"
+        )
