@@ -11,11 +11,15 @@ which equals the device cell size for MHA and MLA).  Pure arithmetic on ModelFac
   bytes per layer; the indexer's host pool comes on top (:func:`indexer_bytes_per_token`),
   132 bytes per layer and token for DeepSeek V3.2.
 
-PP splits layers the way SGLang's ``get_pp_indices`` does (from vLLM): every stage gets
-``layers // pp``, and the remainder goes one each to the stages *before the last*, starting
-with the second-to-last.  Functions return the numbers of the stage with the most layers
-(the one whose pool is smallest, which PP's all-reduce MIN makes everyone's token count),
-unless ``pp_rank`` is given.
+Host versus device: :func:`kv_bytes_per_token` is the host pool's ``size_per_token`` (what
+``--hicache-size`` is divided by); :func:`device_cell_bytes_per_token` is the device pool's
+cell, which for DSA also holds the indexer keys (``+ 132 × layers × dcp``) and for hybrid SWA
+models prices both pools per full-attention token.
+
+PP splits layers as SGLang's ``distributed/utils.py::get_pp_indices`` (0.5.21 and 0.5.23):
+every stage gets ``layers // pp`` and the *last* ``layers % pp`` stages one more.  Functions
+return the numbers of the stage with the most layers (its pool is the smallest, and PP's
+all-reduce MIN gives every stage that token count), unless ``pp_rank`` is given.
 
 Low-bit KV dtypes carry block scales: ``nvfp4`` and ``fp4_mx_block16`` 4 bits per element
 plus a 1-byte scale per 16 elements, ``mxfp8`` 1 byte plus a 1-byte scale per 32.  These
@@ -70,15 +74,13 @@ def _row_bytes(elements: int, fmt: tuple[int, int]) -> int:
 
 
 def pp_layer_split(num_layers: int, pp: int) -> list[int]:
-    """Layers per PP stage, SGLang's split (remainder to the stages before the last)."""
+    """Layers per PP stage, SGLang's split (the last ``num_layers % pp`` stages get one more)."""
     if pp < 1:
         raise UsageError(f"--pp-size must be at least 1, got {pp}")
     if pp > num_layers:
         raise UsageError(f"--pp-size {pp} exceeds the model's {num_layers} layers")
-    parts = [num_layers // pp] * pp
-    for i in range(2, num_layers % pp + 2):
-        parts[-i] += 1
-    return parts
+    base, extra = divmod(num_layers, pp)
+    return [base + (rank >= pp - extra) for rank in range(pp)]
 
 
 def _stage_layers(layers: int, pp: int, pp_rank: int | None) -> int:
@@ -137,8 +139,12 @@ def kv_bytes_per_token(
     kv_cache_dtype: str = "auto",
     pp_rank: int | None = None,
 ) -> int:
-    """SGLang's KV cell size (bytes per token) on one rank; also the host pool's
-    ``size_per_token``.  Hybrid SWA/Mamba models are refused with an InputError."""
+    """KV bytes per token on one rank: the host pool's ``size_per_token`` (what
+    ``--hicache-size`` is divided by), and the device cell for MHA/MLA (for DSA the device
+    cell also holds the indexer: :func:`device_cell_bytes_per_token`).
+
+    Hybrid SWA/Mamba models have one pool per layer kind, so a single number would be
+    wrong: they are refused with an InputError (see :func:`kv_pools`)."""
     _refuse_hybrid(facts)
     attn_tp = _check_parallel(tp, dcp, attn_dp)
     fmt = _format(kv_cache_dtype, facts.dtype)
@@ -175,6 +181,53 @@ def indexer_bytes_per_token(
         )
     layers = _stage_layers(facts.index_layers or facts.num_layers, pp, pp_rank)
     return page_bytes // page_size * layers
+
+
+def device_cell_bytes_per_token(
+    facts: ModelFacts,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    dcp: int = 1,
+    attn_dp: int = 1,
+    kv_cache_dtype: str = "auto",
+    pp_rank: int | None = None,
+    swa_full_tokens_ratio: float = 0.8,
+) -> float:
+    """Bytes of GPU memory one token of ``max_total_num_tokens`` costs on one rank — the
+    divisor SGLang's pool configurator applies to the KV budget.
+
+    * MHA/MLA: the same as :func:`kv_bytes_per_token`;
+    * DSA: plus the device indexer keys, ``(d + d/128·4) × layers``, replicated under DCP;
+    * hybrid SWA (pp 1 only): ``full × full_layers + ratio × swa × swa_layers`` with
+      ``ratio = --swa-full-tokens-ratio`` (default 0.8); the SWA pool then holds
+      ``int(full_tokens × ratio)`` tokens, page-aligned.  Not an integer in general.
+
+    Mamba hybrids are refused (their state pool is per request, not per token).
+    """
+    if facts.hybrid == "swa":
+        if pp != 1:
+            raise UsageError("hybrid SWA models: hicachectl sizes them with --pp-size 1 only")
+        attn_tp = _check_parallel(tp, 1, attn_dp)
+        per_layer = _per_layer(facts, attn_tp, 1, _format(kv_cache_dtype, facts.dtype))
+        full = facts.num_layers - facts.num_swa_layers
+        if full == 0:  # all-SWA: the ratio does not apply
+            return per_layer * facts.num_swa_layers
+        return per_layer * full + swa_full_tokens_ratio * per_layer * facts.num_swa_layers
+    cell = kv_bytes_per_token(
+        facts,
+        tp=tp,
+        pp=pp,
+        dcp=dcp,
+        attn_dp=attn_dp,
+        kv_cache_dtype=kv_cache_dtype,
+        pp_rank=pp_rank,
+    )
+    if facts.attention == "dsa" and facts.index_head_dim:
+        d = facts.index_head_dim
+        layers = _stage_layers(facts.index_layers or facts.num_layers, pp, pp_rank)
+        cell += (d + d // INDEX_QUANT_BLOCK * 4) * layers * dcp
+    return cell
 
 
 def weight_bytes_per_rank(facts: ModelFacts, tp: int = 1, pp: int = 1) -> int:

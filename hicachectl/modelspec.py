@@ -17,6 +17,7 @@ from hicachectl.catalogue import load_config_json
 from hicachectl.errors import InputError, UsageError, where
 from hicachectl.kvbytes import (  # noqa: F401  (re-exported API)
     KVPool,
+    device_cell_bytes_per_token,
     dtype_bytes,
     indexer_bytes_per_token,
     kv_bytes_per_token,
@@ -28,6 +29,7 @@ from hicachectl.models import ModelFacts
 
 __all__ = [
     "KVPool",
+    "device_cell_bytes_per_token",
     "dtype_bytes",
     "facts_from_config",
     "indexer_bytes_per_token",

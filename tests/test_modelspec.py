@@ -11,6 +11,7 @@ from hicachectl import catalogue
 from hicachectl.catalogue import bundled_models, load_config_json
 from hicachectl.errors import InputError, UsageError
 from hicachectl.modelspec import (
+    device_cell_bytes_per_token,
     dtype_bytes,
     facts_from_config,
     indexer_bytes_per_token,
@@ -51,8 +52,8 @@ KV_CASES = [
     (LLAMA70, {}, 8 * 256 * 80 * 2),
     (LLAMA70, {"tp": 2}, 4 * 256 * 80 * 2),  # 163840
     (LLAMA70, {"tp": 8}, 1 * 256 * 80 * 2),
-    (LLAMA70, {"pp": 3}, 8 * 256 * 27 * 2),  # 80 → [27, 27, 26]
-    (LLAMA70, {"pp": 3, "pp_rank": 2}, 8 * 256 * 26 * 2),
+    (LLAMA70, {"pp": 3}, 8 * 256 * 27 * 2),  # 80 → [26, 27, 27]
+    (LLAMA70, {"pp": 3, "pp_rank": 0}, 8 * 256 * 26 * 2),
     ("Qwen/Qwen3-0.6B", {}, 8 * 256 * 28 * 2),
     ("Qwen/Qwen3-235B-A22B", {}, 4 * 256 * 94 * 2),
     ("Qwen/Qwen3-235B-A22B", {"tp": 4}, 1 * 256 * 94 * 2),
@@ -62,8 +63,9 @@ KV_CASES = [
     (R1, {"tp": 8}, 576 * 61 * 2),
     (R1, {"tp": 16, "attn_dp": 8}, 576 * 61 * 2),
     (R1, {"kv_cache_dtype": "fp8_e5m2"}, 576 * 61),
-    (R1, {"pp": 4}, 576 * 16 * 2),  # 61 → [15, 15, 16, 15]
+    (R1, {"pp": 4}, 576 * 16 * 2),  # 61 → [15, 15, 15, 16]
     (R1, {"pp": 4, "pp_rank": 0}, 576 * 15 * 2),
+    (R1, {"pp": 4, "pp_rank": 3}, 576 * 16 * 2),
     # DSA: bf16 as MLA; FP8 on the scaled layout is 656 B/layer
     (V32, {}, 576 * 61 * 2),
     (V32, {"tp": 8, "kv_cache_dtype": "fp8_e4m3"}, 656 * 61),
@@ -104,12 +106,38 @@ def test_dsa_indexer_pool():
 
 
 def test_pp_split_matches_sglang():
-    assert pp_layer_split(61, 4) == [15, 15, 16, 15]
-    assert pp_layer_split(63, 4) == [16, 16, 16, 15]
-    assert pp_layer_split(80, 3) == [27, 27, 26]
+    # get_pp_indices: every stage gets layers // pp, the last layers % pp stages one more
+    assert pp_layer_split(61, 4) == [15, 15, 15, 16]
+    assert pp_layer_split(63, 4) == [15, 16, 16, 16]
+    assert pp_layer_split(80, 3) == [26, 27, 27]
     assert pp_layer_split(32, 2) == [16, 16]
     with pytest.raises(UsageError):
         pp_layer_split(4, 8)
+
+
+def test_device_cell_adds_the_dsa_indexer():
+    v32, r1, llama = load_model(V32), load_model(R1), load_model(LLAMA8)
+    # device cell = MLA row + indexer keys (128 + 4) per layer
+    assert device_cell_bytes_per_token(v32) == 576 * 2 * 61 + 132 * 61  # 78324
+    assert device_cell_bytes_per_token(v32, tp=8, kv_cache_dtype="fp8_e4m3") == (656 + 132) * 61
+    assert device_cell_bytes_per_token(v32, tp=8, dcp=8) == 576 * 2 * 61 + 132 * 61 * 8
+    assert device_cell_bytes_per_token(v32, pp=4) == (576 * 2 + 132) * 16
+    assert device_cell_bytes_per_token(r1, tp=8) == kv_bytes_per_token(r1, tp=8) == 70272
+    assert device_cell_bytes_per_token(llama, tp=2) == 65536
+
+
+def test_device_cell_for_hybrid_swa():
+    oss = load_model("openai/gpt-oss-120b")
+    per_layer = 8 * 128 * 2  # 8 KV heads × (64 + 64) × bf16 at TP1
+    assert device_cell_bytes_per_token(oss) == pytest.approx(per_layer * 18 + 0.8 * per_layer * 18)
+    assert device_cell_bytes_per_token(oss, tp=8, swa_full_tokens_ratio=0.5) == pytest.approx(
+        256 * 18 + 0.5 * 256 * 18
+    )
+    with pytest.raises(UsageError, match="--pp-size 1 only"):
+        device_cell_bytes_per_token(oss, pp=2)
+    mamba = facts_from_config({**BASE, "hybrid_override_pattern": "M*MM"}, source="c.json")
+    with pytest.raises(InputError, match="hybrid MAMBA model"):
+        device_cell_bytes_per_token(mamba)
 
 
 def test_dtype_bytes():
