@@ -20,6 +20,8 @@ from hicachectl.errors import InputError, UsageError, where
 from hicachectl.lint.types import Extraction, Finding
 
 SEVERITIES = ("error", "warning", "info")
+DEFAULT_SGLANG = "0.5.23"  # plain `sglang serve` / `python -m sglang.launch_server`
+DEFAULT_DYNAMO_SGLANG = "0.5.21"  # what ai-dynamo 1.6.1 pins
 _KEYS = {
     "select",
     "ignore",
@@ -54,8 +56,12 @@ class Settings:
     source: str | None = None  # the file these settings came from
     root: str = "."  # directory that per-path globs are relative to
 
-    def target_version(self, kind: str) -> str | None:
-        return self.dynamo_sglang_version if kind == "dynamo" else self.sglang_version
+    def target_version(self, kind: str) -> str:
+        """SGLang version to check a command against: Dynamo 1.6.1's pin (0.5.21) for
+        ``dynamo.sglang``, the newest table (0.5.23) for plain SGLang."""
+        if kind == "dynamo":
+            return self.dynamo_sglang_version or DEFAULT_DYNAMO_SGLANG
+        return self.sglang_version or DEFAULT_SGLANG
 
     def enabled(self, code: str, name: str) -> bool:
         if self.select and not _matches(self.select, code, name):

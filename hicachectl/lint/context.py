@@ -52,6 +52,7 @@ class CommandView:
         self._resolution: Resolution | None | bool = False  # False: not computed yet
         self.problems: list[Problem] = [p for p in parsed.problems if self._keep(p)]
         self.has_unknown = any(not t.known for t in cmd.tokens)
+        self._unrec: list[tuple[int, str]] | None = None
 
     # ------------------------------------------------------------------ kinds
     @property
@@ -77,6 +78,45 @@ class CommandView:
     @property
     def fatal(self) -> Problem | None:
         return next((p for p in self.problems if p.fatal), None)
+
+    @property
+    def sound(self) -> bool:
+        """True when the parsed values are the ones the program would use: no parse error,
+        or only unrecognised arguments (argparse parses everything else first)."""
+        return all(
+            p.code in ("unrecognized", "removed-module") for p in self.parsed.problems if p.fatal
+        )
+
+    def unrecognized(self) -> list[tuple[int, str]]:
+        """(token index, text) of every argument the parser left over, one per token."""
+        if self._unrec is None:
+            self._unrec = []
+            for p in self.parsed.problems:
+                if p.code == "unrecognized" and p.token_index is not None:
+                    self._unrec.extend(self._split_extras(p))
+        return self._unrec
+
+    def _split_extras(self, p: Problem) -> list[tuple[int, str]]:
+        msg = p.message.split(": ", 1)[1] if ": " in p.message else ""
+        words: list[str] | None = None
+        if msg.startswith("["):
+            import ast
+
+            try:
+                words = [str(w) for w in ast.literal_eval(msg)]
+            except (ValueError, SyntaxError):
+                words = None
+        out: list[tuple[int, str]] = []
+        rest = msg
+        for i in range(p.token_index or 0, len(self.cmd.tokens)):
+            text = self.cmd.tokens[i].text
+            if words is not None:
+                if words and words[0] == text:
+                    out.append((i, words.pop(0)))
+            elif rest.startswith(text) and (len(rest) == len(text) or rest[len(text)] == " "):
+                out.append((i, text))
+                rest = rest[len(text) + 1 :]
+        return out or [(p.token_index or 0, msg.split(" ")[0])]
 
     # ------------------------------------------------------------------ tokens
     def token(self, index: int | None) -> Token | None:
@@ -259,8 +299,9 @@ class FileContext:
             self._views = [v for v in map(self._view, self.extraction.commands) if v]
         return self._views
 
-    def engines(self) -> Iterator[CommandView]:
-        return (v for v in self.views if v.is_engine)
+    def engines(self, *, sound: bool = True) -> Iterator[CommandView]:
+        """SGLang engine commands; by default only those whose values can be trusted."""
+        return (v for v in self.views if v.is_engine and (v.sound or not sound))
 
     def groups(self) -> dict[str, list[CommandView]]:
         out: dict[str, list[CommandView]] = {}

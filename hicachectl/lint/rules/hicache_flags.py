@@ -62,6 +62,8 @@ class HicacheFlagsWithoutHicache(Rule):
         for v in ctx.engines():
             if host_pool_path(v) or may_hide_flags(v):
                 continue
+            if any("hicache" in t or "hierarchical" in t for _, t in v.unrecognized()):
+                continue  # HiCache was asked for with a flag this version lacks (HC104)
             dests = sorted(
                 (d for d in v.parsed.explicit if d.startswith("hicache_")),
                 key=lambda d: v.parsed.explicit[d],

@@ -15,6 +15,21 @@ from hicachectl.lint.types import Finding
 # switched off by an explicit size, the decode server's own pool): reported only when they
 # change a value the user set.
 _QUIET_RULES = frozenset({"R0a", "R0b", "R12", "R13", "R14", "R15"})
+# The flags that make each resolver rule fire (where a finding points when the rewritten
+# field itself was not written by the user).
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "R1": ("hicache_write_policy", "hicache_host_memory_mode"),
+    "R2": ("disaggregation_decode_host_receive_threshold", "hicache_mem_layout"),
+    "R3": ("hicache_mem_layout",),
+    "R4": ("hicache_io_backend",),
+    "R5": ("hicache_mem_layout", "hicache_storage_backend"),
+    "R6": ("enable_unified_memory", "hicache_mem_layout"),
+    "R9": ("enable_hierarchical_cache",),
+    "R10": ("enable_hierarchical_cache",),
+    "R11": ("optimistic_prefill_attempts",),
+    "R12": ("disaggregation_mode",),
+}
+_ATTENTION = ("attention_backend", "decode_attention_backend", "prefill_attention_backend")
 _FLAG_RE = re.compile(r"--([a-z][a-z0-9-]+)|\b([a-z]+(?:-[a-z0-9]+){2,})\b")
 
 
@@ -93,7 +108,9 @@ class SilentRewrite(Rule):
                 fix = flag_for(v, rw.field, rw.to)
                 if fix:
                     msg += f"; write {fix}"
-                yield self.finding(ctx, mention_span(v, rw.message or "", rw.field), msg, fix=fix)
+                why = TRIGGERS.get(rw.rule, _ATTENTION if rw.field == "page_size" else ())
+                span = mention_span(v, rw.message or "", rw.field, *why)
+                yield self.finding(ctx, span, msg, fix=fix)
 
 
 class StartupError(Rule):

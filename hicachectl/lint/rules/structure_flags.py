@@ -182,10 +182,12 @@ class RemovedModule(Rule):
         for v in ctx.views:
             if v.entrypoint != "dynamo.sglang.worker":
                 continue
-            idx = next(
-                (i for i, t in enumerate(v.cmd.tokens) if t.text.startswith("dynamo.sglang.")),
-                None,
-            )
+            idx = next((p.token_index for p in v.problems if p.code == "removed-module"), None)
+            if idx is None:
+                idx = next(
+                    (i for i, t in enumerate(v.cmd.tokens) if t.text.startswith("dynamo.sglang.")),
+                    None,
+                )
             mod = v.token(idx).text if idx is not None else "dynamo.sglang.worker"
             yield self.finding(
                 ctx,

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterator
 from functools import lru_cache
 
-from hicachectl.lint.rules._util import flag_text, problems
+from hicachectl.lint.rules._util import flag_text
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
@@ -88,18 +88,34 @@ def other_versions(flag: str, version: str) -> list[str]:
     return [v for v in SGLANG_VERSIONS if v != version and flag in sglang_table(v).by_opt]
 
 
-def classify(view, problem) -> tuple[str, str]:
-    """('removed'|'version'|'unknown'|'stray', flag) for an 'unrecognized' problem."""
-    tok = view.token(problem.token_index)
-    flag = flag_text(tok.text) if tok else (problem.flag or "")
-    if not flag.startswith("-"):
-        return "stray", flag
-    removed = REMOVED_DYNAMO.get(flag)
-    if removed and view.entrypoint in removed[0]:
-        return "removed", flag
-    if view.is_engine and other_versions(flag, view.version):
-        return "version", flag
-    return "unknown", flag
+def unrecognized(ctx):
+    """(view, token index, flag, kind) for every unrecognised flag or stray word.
+
+    kind: 'removed' (a removed Dynamo flag), 'version' (another SGLang release has it),
+    'unknown', or 'stray' (a word that is no flag's value).  Values of unknown flags and
+    words the file does not define are skipped.
+    """
+    for v in ctx.views:
+        extras = v.unrecognized()
+        taken = {i for i, _ in extras}
+        for i, text in extras:
+            tok = v.token(i)
+            if tok is not None and not tok.known:
+                continue
+            flag = flag_text(text)
+            if not flag.startswith("-") or flag == "-":
+                prev = v.token(i - 1)
+                if i - 1 in taken and prev is not None and prev.text.startswith("-"):
+                    continue  # the value of an unknown flag
+                yield v, i, flag, "stray"
+                continue
+            removed = REMOVED_DYNAMO.get(flag)
+            if removed and v.entrypoint in removed[0]:
+                yield v, i, flag, "removed"
+            elif v.is_engine and other_versions(flag, v.version):
+                yield v, i, flag, "version"
+            else:
+                yield v, i, flag, "unknown"
 
 
 class UnknownFlag(Rule):
@@ -132,11 +148,10 @@ class UnknownFlag(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for v, p in problems(ctx, "unrecognized"):
-            kind, flag = classify(v, p)
+        for v, i, flag, kind in unrecognized(ctx):
             if kind in ("removed", "version"):
                 continue
-            span = v.token_span(p.token_index)
+            span = v.token_span(i)
             prog = v.entrypoint
             if kind == "stray":
                 yield self.finding(
@@ -193,8 +208,7 @@ class FlagNotInVersion(Rule):
     def check(self, ctx) -> Iterator[Finding]:
         from hicachectl.sglang.flags import sglang_table
 
-        for v, p in problems(ctx, "unrecognized"):
-            kind, flag = classify(v, p)
+        for v, i, flag, kind in unrecognized(ctx):
             if kind != "version":
                 continue
             has = other_versions(flag, v.version)
@@ -208,7 +222,7 @@ class FlagNotInVersion(Rule):
             if here is not None:
                 fix = here.canonical
                 msg += f"; write {fix}"
-            yield self.finding(ctx, v.token_span(p.token_index), msg, fix=fix)
+            yield self.finding(ctx, v.token_span(i), msg, fix=fix)
 
 
 class RemovedDynamoFlag(Rule):
@@ -241,14 +255,11 @@ class RemovedDynamoFlag(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for v, p in problems(ctx, "unrecognized"):
-            kind, flag = classify(v, p)
+        for v, i, flag, kind in unrecognized(ctx):
             if kind != "removed":
                 continue
             _, why, fix = REMOVED_DYNAMO[flag]
-            yield self.finding(
-                ctx, v.token_span(p.token_index), f"{v.entrypoint}: {flag} {why}", fix=fix
-            )
+            yield self.finding(ctx, v.token_span(i), f"{v.entrypoint}: {flag} {why}", fix=fix)
         for v in ctx.views:
             if v.is_dynamo and "DYN_STORE_KV" in v.cmd.env:
                 yield self.finding(

@@ -1,0 +1,253 @@
+"""The lint engine: files -> extractions -> rules -> filtered, sorted findings.
+
+``lint_paths`` walks files and directories, ``lint_text`` lints one text (stdin, ``-c``).
+Per file: find the settings (config upward from the file, then command-line overrides),
+extract commands once, build one :class:`FileContext` (each command parsed and resolved at
+most once), run the enabled rules, then apply per-path ignores, inline suppressions and
+severity overrides.  Files that cannot be read are reported in ``LintResult.errors``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hicachectl.lint.config import (
+    ConfigFinder,
+    Settings,
+    apply_suppressions,
+    load_config,
+    with_overrides,
+)
+from hicachectl.lint.context import FileContext, HostInfo
+from hicachectl.lint.types import Extraction, Finding, HostFormat, Span
+
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+
+
+@dataclass
+class LintOptions:
+    """Command-line options; None means "take the config file's value"."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None  # added to the config's ignore list
+    sglang_version: str | None = None
+    hardware: str | None = None
+    host_memory: int | None = None
+    config: str | None = None  # an explicit config file: no discovery
+    exclude: tuple[str, ...] = ()
+    probe: bool | None = None
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0  # files linted
+    skipped: int = 0  # files that are not launch-command hosts
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # unreadable input (exit 2)
+    lines: dict[str, list[str]] = field(default_factory=dict)  # source, for carets
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def reaches(self, threshold: str) -> bool:
+        if threshold == "never":
+            return False
+        need = SEVERITY_RANK[threshold]
+        return any(SEVERITY_RANK[f.severity] >= need for f in self.findings)
+
+
+class Linter:
+    """One lint run: rules instantiated once, configs and host facts cached."""
+
+    def __init__(self, options: LintOptions | None = None) -> None:
+        from hicachectl.lint.rules import RULES
+
+        self.options = options or LintOptions()
+        self.rules = [r() for r in RULES if not r.emitted_elsewhere]
+        self.finder = ConfigFinder()
+        self._explicit = load_config(self.options.config) if self.options.config else None
+        self._hosts: dict[tuple, HostInfo] = {}
+        self._host_note = False
+        self.result = LintResult()
+
+    # ------------------------------------------------------------------ settings
+    def settings_for(self, path: str | None) -> Settings:
+        if self._explicit is not None:
+            base = self._explicit
+        elif path is None:
+            base = self.finder.for_path(os.getcwd())
+        else:
+            base = self.finder.for_path(path)
+        o = self.options
+        return with_overrides(
+            base,
+            select=o.select,
+            extend_ignore=o.ignore,
+            sglang_version=o.sglang_version,
+            hardware=str(Path(o.hardware).resolve()) if o.hardware else None,
+            host_memory=o.host_memory,
+            probe=o.probe,
+        )
+
+    def host_for(self, s: Settings) -> HostInfo:
+        key = (s.hardware, s.host_memory, s.probe)
+        if key not in self._hosts:
+            self._hosts[key] = _host_info(s)
+        return self._hosts[key]
+
+    # ------------------------------------------------------------------ linting
+    def lint_bytes(
+        self, path: str, data: bytes, *, fmt: HostFormat | None = None, display: str | None = None
+    ) -> None:
+        from hicachectl.lint.extract import extract
+
+        settings = self.settings_for(None if path in ("-", "<command>") else path)
+        ext = extract(display or path, data, fmt=fmt)
+        self.result.notes.extend(ext.notes)
+        if ext.host_format is None:
+            self.result.skipped += 1
+            return
+        self.result.files += 1
+        if ext.host_format == "profile":
+            ext.findings.extend(_profile_findings(path, display or path))
+        findings = self.lint_extraction(ext, settings)
+        if findings:
+            self.result.findings.extend(findings)
+            self.result.lines[ext.path] = ext.lines
+
+    def lint_extraction(self, ext: Extraction, settings: Settings) -> list[Finding]:
+        from hicachectl.lint.rules import RULES_BY_CODE
+
+        host = self.host_for(settings)
+        ctx = FileContext(ext, settings, host)
+        found: list[Finding] = list(ext.findings)
+        if ext.commands:
+            for rule in self.rules:
+                if not settings.enabled(rule.code, rule.name):
+                    continue
+                if rule.needs_host and host.available_bytes is None:
+                    self._note_no_host(ctx)
+                    continue
+                try:
+                    found.extend(rule.check(ctx))
+                except Exception as exc:  # one broken rule must not stop the run
+                    if os.environ.get("HICACHECTL_DEBUG"):
+                        raise
+                    self.result.notes.append(
+                        f"{ext.path}: rule {rule.code} failed: {type(exc).__name__}: {exc}"
+                    )
+        self.result.notes.extend(ctx.notes)
+        out = []
+        for f in found:
+            rule = RULES_BY_CODE.get(f.code)
+            name = rule.name if rule else f.name
+            if not settings.enabled(f.code, name) or settings.ignored_for(ext.path, f.code, name):
+                continue
+            sev = settings.severity.get(f.code)
+            if sev and sev != f.severity:
+                f = Finding(f.path, f.span, f.code, f.name, sev, f.message, f.fix)  # type: ignore[arg-type]
+            out.append(f)
+        out = apply_suppressions(out, ext)
+        return sorted(set(out), key=Finding.sort_key)
+
+    def _note_no_host(self, ctx: FileContext) -> None:
+        if self._host_note:
+            return
+        pins = any(v.is_engine and v.is_explicit("hicache_size") for v in ctx.views)
+        if pins:
+            self._host_note = True
+            self.result.notes.append(
+                "host memory unknown: HC401/HC402 (host budget) skipped; pass --hardware FILE, "
+                "--host-memory SIZE, or set probe = true in [tool.hicachectl]"
+            )
+
+
+def _host_info(s: Settings) -> HostInfo:
+    from hicachectl.probe import host_headroom_bytes, load_snapshot
+
+    if s.host_memory is not None:
+        return HostInfo(s.host_memory, f"--host-memory {s.host_memory / 1e9:.0f} GB")
+    if s.hardware:
+        snap = load_snapshot(s.hardware)
+        return HostInfo(host_headroom_bytes(snap), f"snapshot {s.hardware}")
+    if s.probe:
+        from hicachectl.probe import probe
+
+        return HostInfo(host_headroom_bytes(probe()), "probed on this host")
+    return HostInfo()
+
+
+def _profile_findings(path: str, display: str) -> list[Finding]:
+    """A hicachectl profile that the profile loader rejects (HC003)."""
+    from hicachectl.errors import HicacheError
+    from hicachectl.profiles import load_profile
+
+    try:
+        load_profile(path)
+    except HicacheError as exc:
+        line = 1
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        head = first.split(": ", 1)[0]
+        if ":" in head and head.rsplit(":", 1)[1].isdigit():
+            line = int(head.rsplit(":", 1)[1])
+        msg = first.split(": ", 1)[1] if ": " in first else first
+        return [Finding(display, Span(line, 1, line, 1), "HC003", "unparsable-input", "error", msg)]
+    return []
+
+
+def _iter_files(paths: list[str], exclude: tuple[str, ...]):
+    from hicachectl.lint.walk import iter_files
+
+    return iter_files(paths, exclude)
+
+
+def lint_paths(paths: list[str], *, options: LintOptions | None = None) -> LintResult:
+    """Lint files and directories (recursively); unreadable ones land in ``errors``."""
+    linter = Linter(options)
+    excludes = tuple(linter.options.exclude)
+    for p in paths:
+        if not os.path.exists(p):
+            linter.result.errors.append(f"{p}: no such file or directory")
+    for item in _iter_files([p for p in paths if os.path.exists(p)], excludes):
+        path = str(item)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            linter.result.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        s = linter.settings_for(path)
+        if s.exclude and _excluded(path, s):
+            continue
+        linter.lint_bytes(path, data)
+    return linter.result
+
+
+def _excluded(path: str, s: Settings) -> bool:
+    import fnmatch
+
+    from hicachectl.lint.config import _relative
+
+    rel = _relative(path, s.root)
+    return any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(Path(path).name, g) for g in s.exclude)
+
+
+def lint_text(
+    text: str | bytes,
+    *,
+    path: str = "-",
+    options: LintOptions | None = None,
+    fmt: HostFormat | None = None,
+) -> LintResult:
+    """Lint one text: stdin (``path`` is ``--stdin-filename``) or a ``-c`` command."""
+    linter = Linter(options)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    settings_path = "-" if path in ("-", "<command>") else path
+    linter.lint_bytes(settings_path if settings_path == "-" else path, data, fmt=fmt, display=path)
+    return linter.result
