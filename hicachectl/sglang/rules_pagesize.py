@@ -68,8 +68,11 @@ def attention_backends(ctx: Ctx) -> None:
             "attention_backend left unset"
         )
 
-    _page_snaps(ctx)
-    _platform_gates(ctx)
+    named = {v.get(f) for f in _ADP}
+    named.add(v.get("speculative_draft_attention_backend"))
+    if named != {None}:  # the common case names no backend: nothing to snap or gate
+        _page_snaps(ctx)
+        _platform_gates(ctx)
 
     if v.get("attention_backend") == "fa3" and v.get("kv_cache_dtype") == "fp8_e5m2":
         ctx.set("attention_backend", "triton", "A-fa3-fp8", M.FA3_FP8)
