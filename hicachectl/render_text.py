@@ -30,7 +30,9 @@ def _table(title: str, *columns: str) -> Table:
 
 def _hardware(plan: Plan) -> Table:
     hw = plan.hardware
-    t = _table(f"Hardware: {hw.hostname}" + (f" ({Path(hw.source).name})" if hw.source else ""), "", "")
+    t = _table(
+        f"Hardware: {hw.hostname}" + (f" ({Path(hw.source).name})" if hw.source else ""), "", ""
+    )
     t.show_header = False
     names: dict[str, int] = {}
     for g in hw.gpus:
@@ -141,17 +143,18 @@ def render_text(plan: Plan, *, color: bool | None = None, width: int | None = No
     console.print(_workers(plan))
     if plan.adjustments:
         console.print()
-        t = _table("Adjustments (set so SGLang has nothing to rewrite)", "flag", "value", "why")
+        console.print(Text("Adjustments (set so SGLang has nothing to rewrite)", style="bold"))
         for a in plan.adjustments:
-            why = a.reason + (f'\nSGLang logs: "{a.log}"' if a.log else "")
-            t.add_row(a.flag, str(a.value), why)
-        console.print(t)
+            line = Text(f"  {a.flag} {a.value}", style="bold") + Text(f": {a.reason}")
+            console.print(line, soft_wrap=True)
+            if a.log:
+                console.print(Text(f'    SGLang would log: "{a.log}"', style="dim"), soft_wrap=True)
     if plan.warnings or plan.notes:
         console.print()
         for w in plan.warnings:
-            console.print(Text("warning: ", style="yellow bold") + Text(w))
+            console.print(Text("warning: ", style="yellow bold") + Text(w), soft_wrap=True)
         for n in plan.notes:
-            console.print(Text("note: ", style="cyan") + Text(n))
+            console.print(Text("note: ", style="cyan") + Text(n), soft_wrap=True)
     console.print()
     console.print(Text("Commands", style="bold"))
     out = buf.getvalue()
