@@ -201,24 +201,19 @@ def _profile_findings(path: str, display: str) -> list[Finding]:
     return []
 
 
-def _iter_files(paths: list[str], exclude: tuple[str, ...]):
-    from hicachectl.lint.walk import iter_files
-
-    return iter_files(paths, exclude)
-
-
 def lint_paths(paths: list[str], *, options: LintOptions | None = None) -> LintResult:
     """Lint files and directories (recursively); unreadable ones land in ``errors``."""
+    from hicachectl.lint.walk import iter_files, read_file
+
     linter = Linter(options)
     excludes = tuple(linter.options.exclude)
     for p in paths:
         if not os.path.exists(p):
             linter.result.errors.append(f"{p}: no such file or directory")
-    for item in _iter_files([p for p in paths if os.path.exists(p)], excludes):
+    for item in iter_files([p for p in paths if os.path.exists(p)], excludes):
         path = str(item)
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = read_file(path)
         except OSError as exc:
             linter.result.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
             continue

@@ -1,4 +1,11 @@
-"""Which commands share a host (memory) or a network namespace (ports)."""
+"""Which commands run together: share a host (memory), a network namespace (ports), or
+one deployment (routing).
+
+A script, a compose file and a Kubernetes manifest are one deployment each.  A Markdown
+runbook is one group to the extractor, but its fences are often alternative examples; a
+fence that holds both a frontend and a worker is its own deployment, and the fences that
+hold only one side are read together (step 1: start the worker; step 2: the frontend).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +14,86 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hicachectl.lint.context import CommandView, FileContext
 
+_STOPPERS = frozenset({"kill", "pkill", "killall"})
+
 
 def _pod(v: CommandView) -> str:
     c = v.cmd.context
     return str(c.get("pod") or c.get("service") or c.get("component") or id(v.cmd))
 
 
+def _fence(v: CommandView):
+    return v.cmd.context.get("fence_line") if v.cmd.host_format == "markdown" else None
+
+
 def host_groups(ctx: FileContext) -> list[list[CommandView]]:
-    """Commands whose host memory adds up: a script / runbook / compose file is one host;
-    in Kubernetes each pod is scheduled on its own."""
+    """Commands whose host memory adds up: a script, a runbook fence or a compose file is
+    one host; in Kubernetes each pod is scheduled on its own."""
     out: dict[tuple, list[CommandView]] = {}
     for v in ctx.views:
-        key = (v.cmd.group, _pod(v)) if v.cmd.host_format == "k8s" else (v.cmd.group,)
+        if v.cmd.host_format == "k8s":
+            key: tuple = (v.cmd.group, _pod(v))
+        else:
+            key = (v.cmd.group, _fence(v))
         out.setdefault(key, []).append(v)
     return list(out.values())
 
 
 def port_groups(ctx: FileContext) -> list[list[CommandView]]:
-    """Commands that share a network namespace: one script or runbook section; one pod;
-    one compose service (compose services get their own namespace unless host network)."""
+    """Commands that share a network namespace: one script or runbook fence; one pod; one
+    compose service (compose services get their own namespace unless host network)."""
     out: dict[tuple, list[CommandView]] = {}
     for v in ctx.views:
         fmt = v.cmd.host_format
         if fmt == "k8s" or (fmt == "compose" and v.cmd.context.get("network_mode") != "host"):
             key: tuple = (v.cmd.group, _pod(v))
         else:
-            key = (v.cmd.group,)
+            key = (v.cmd.group, _fence(v))
         out.setdefault(key, []).append(v)
     return list(out.values())
+
+
+def deployments(ctx: FileContext) -> list[list[CommandView]]:
+    """Frontends and workers that serve together (see the module docstring)."""
+    out: list[list[CommandView]] = []
+    groups: dict[object, list[CommandView]] = {}
+    for v in ctx.views:
+        groups.setdefault(_deployment_key(v), []).append(v)
+    for views in groups.values():
+        fences: dict[object, list[CommandView]] = {}
+        for v in views:
+            fences.setdefault(_fence(v), []).append(v)
+        if len(fences) == 1:
+            out.append(views)
+            continue
+        rest: list[CommandView] = []
+        for members in fences.values():
+            complete = any(v.is_frontend for v in members) and any(v.is_worker for v in members)
+            (out.append(members) if complete else rest.extend(members))
+        if rest:
+            out.append(rest)
+    return out
+
+
+def _deployment_key(v: CommandView) -> object:
+    """The extractor groups a DynamoGraphDeployment per service (one pod each); its
+    frontend and workers still form one deployment: key them by document."""
+    c = v.cmd.context
+    if v.cmd.host_format == "k8s" and "doc_index" in c:
+        return (v.cmd.path, c.get("doc_index"), c.get("dgd_name") or c.get("k8s_name"))
+    return v.cmd.group
+
+
+def stopped_between(ctx: FileContext, a: CommandView, b: CommandView) -> bool:
+    """True when a ``kill``/``pkill`` runs between two launches of one script (so the
+    first is gone before the second starts, as in before/after benchmark scripts)."""
+    lo, hi = sorted((a.cmd.span.end_line, b.cmd.span.line))
+    for c in ctx.extraction.commands:
+        if c.group != a.cmd.group or not c.tokens or not lo < c.span.line < hi:
+            continue
+        if c.tokens[0].text.rsplit("/", 1)[-1] in _STOPPERS:
+            return True
+    return False
 
 
 def where(v: CommandView) -> str:

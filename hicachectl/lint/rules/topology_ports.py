@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from hicachectl.lint.rules import _topology as topo
-from hicachectl.lint.rules._hosts import port_groups, where
+from hicachectl.lint.rules._hosts import deployments, port_groups, stopped_between, where
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
 
-def _clashes(ctx, pick: Callable, keys: Callable) -> Iterator[tuple]:
+def _clashes(ctx, pick: Callable, keys: Callable, ok: Callable = lambda a, b: True):
     """(later view, earlier view, shared keys) for every pair of views that clash."""
     for views in port_groups(ctx):
         seen: list[tuple] = []
@@ -23,7 +23,7 @@ def _clashes(ctx, pick: Callable, keys: Callable) -> Iterator[tuple]:
                 continue
             for other, theirs in seen:
                 shared = sorted(set(mine) & set(theirs), key=str)
-                if shared:
+                if shared and not stopped_between(ctx, other, v) and ok(v, other):
                     yield v, other, shared
                     break
             seen.append((v, mine))
@@ -195,7 +195,7 @@ class SharedGpus(Rule):
             g = topo.gpus(v)
             return g[0] if g else []
 
-        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, key):
+        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, key, _same_host):
             how = topo.gpus(v)[1]
             span = (
                 v.env_span("CUDA_VISIBLE_DEVICES")
@@ -208,6 +208,26 @@ class SharedGpus(Rule):
                 f"GPU {', '.join(shared)} is also used by {where(other)} ({how}); both size "
                 "their KV pools for the whole GPU",
             )
+
+
+def _same_host(a, b) -> bool:
+    """Two servers without CUDA_VISIBLE_DEVICES in different disaggregation roles are
+    usually on different nodes (prefill node, decode node): not a clash we can claim."""
+    env = "CUDA_VISIBLE_DEVICES"
+    if env in a.cmd.env or env in b.cmd.env:
+        return True
+    return a.value("disaggregation_mode") == b.value("disaggregation_mode")
+
+
+def _same_netns_deployments(ctx):
+    """Deployments, split where Kubernetes pods or compose services separate networks."""
+    ids = {id(v): i for i, g in enumerate(port_groups(ctx)) for v in g}
+    for views in deployments(ctx):
+        by_ns: dict[int, list] = {}
+        for v in views:
+            by_ns.setdefault(ids[id(v)] if v.cmd.host_format in ("k8s", "compose") else -1, [])
+            by_ns[ids[id(v)] if v.cmd.host_format in ("k8s", "compose") else -1].append(v)
+        yield from by_ns.values()
 
 
 def _frontend_ports(views):
@@ -243,7 +263,7 @@ class SystemPortIsHttpPort(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in port_groups(ctx):
+        for views in _same_netns_deployments(ctx):
             fronts = _frontend_ports(views)
             for v in views:
                 sp = topo.system_port(v) if v.is_worker else None
@@ -287,7 +307,7 @@ class WorkerPortIsHttpPort(Rule):
     severity = "info"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in port_groups(ctx):
+        for views in _same_netns_deployments(ctx):
             fronts = _frontend_ports(views)
             for v in views:
                 if not (v.is_dynamo and v.is_engine and v.is_explicit("port")):

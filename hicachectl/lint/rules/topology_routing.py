@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hicachectl.lint.rules import _topology as topo
-from hicachectl.lint.rules._hosts import where
+from hicachectl.lint.rules._hosts import deployments, where
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
@@ -52,7 +52,7 @@ class BlockSizeMismatch(Rule):
     severity = "warning"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in ctx.groups().values():
+        for views in deployments(ctx):
             fronts, workers = _roles(views)
             for f in fronts:
                 raw = topo.frontend_setting(f, "kv_cache_block_size", "DYN_KV_CACHE_BLOCK_SIZE")
@@ -103,7 +103,7 @@ class KvRouterWithoutEvents(Rule):
     severity = "warning"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in ctx.groups().values():
+        for views in deployments(ctx):
             fronts, workers = _roles(views)
             kv = [
                 f
@@ -158,7 +158,7 @@ class DiscoveryMismatch(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in ctx.groups().values():
+        for views in deployments(ctx):
             procs = [(v, topo.discovery(v)) for v in views if v.is_dynamo]
             procs = [(v, d) for v, d in procs if d is not None]
             if len({d for _, d in procs}) < 2:
@@ -254,7 +254,7 @@ class SharedCacheWithoutMooncake(Rule):
     severity = "warning"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in ctx.groups().values():
+        for views in deployments(ctx):
             fronts, workers = _roles(views)
             workers = [w for w in workers if w.entrypoint == "dynamo.sglang"]
             if not workers:
