@@ -43,7 +43,7 @@ class HostMemory(Frozen):
     cpu_count: int | None = None
     # Added by probe (additive): which file set the cgroup limit, and the page cache in it.
     cgroup_limit_kind: str | None = None  # memory.max / memory.high / memory.limit_in_bytes
-    cgroup_file_bytes: int | None = None  # active_file + inactive_file (memory.stat), same cgroup
+    cgroup_file_bytes: int | None = None  # page cache SGLang 0.5.23 counts as free (memory.stat)
     shm_free_bytes: int | None = None
 
 

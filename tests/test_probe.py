@@ -383,3 +383,78 @@ def test_output_into_missing_directory(cli, tmp_path):
     assert r.exit_code == 2
     assert str(out) in r.stderr and "Traceback" not in r.output
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- 0.5.23 page cache
+
+
+def test_cache_credit_can_move_the_binding_level(tmp_path):
+    # leaf: 30 − 20 = 10 GiB (18 with its 8 GiB of page cache); parent: 100 − 85 = 15 GiB
+    tree = _tree(
+        tmp_path,
+        "0::/a/b",
+        V2_MOUNT,
+        {
+            "a/memory.max": str(100 * GiB),
+            "a/memory.current": str(85 * GiB),
+            "a/memory.min": "0",
+            "a/b/memory.max": str(30 * GiB),
+            "a/b/memory.current": str(20 * GiB),
+            "a/b/memory.stat": f"anon {12 * GiB}\nactive_file {5 * GiB}\ninactive_file {3 * GiB}",
+            "a/b/memory.min": "0",
+        },
+    )
+    s = fake_probe(tree)
+    assert (s.host.cgroup_limit_bytes, s.host.cgroup_usage_bytes) == (30 * GiB, 20 * GiB)
+    assert host_headroom_bytes(s, sglang_version="0.5.21") == 10 * GiB
+    assert host_headroom_bytes(s, sglang_version="0.5.23") == 15 * GiB  # parent binds now
+    assert s.host.cgroup_file_bytes == 5 * GiB
+
+
+@pytest.mark.parametrize("child_min", [str(GiB), None], ids=["protected", "unreadable"])
+def test_memory_min_below_blocks_the_cache_credit(tmp_path, child_min):
+    files = {
+        "a/memory.max": str(50 * GiB),
+        "a/memory.current": str(20 * GiB),
+        "a/memory.stat": f"active_file {4 * GiB}\ninactive_file {4 * GiB}",
+        "a/memory.min": "0",
+        "a/sibling/memory.current": str(GiB),
+    }
+    if child_min is not None:
+        files["a/sibling/memory.min"] = child_min
+    s = fake_probe(_tree(tmp_path, "0::/a", V2_MOUNT, files))
+    assert s.host.cgroup_file_bytes == 0
+    assert host_headroom_bytes(s, sglang_version="0.5.23") == 30 * GiB
+
+
+def test_hybrid_host_takes_the_tightest_of_v1_and_v2(tmp_path):
+    mounts = "\n".join(
+        [
+            "31 25 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw",
+            "35 25 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory",
+        ]
+    )
+    files = {
+        "memory/job/memory.limit_in_bytes": str(64 * GiB),
+        "memory/job/memory.usage_in_bytes": str(4 * GiB),
+        "unified/job/memory.max": str(32 * GiB),
+        "unified/job/memory.current": str(2 * GiB),
+    }
+    s = fake_probe(_tree(tmp_path, "9:memory:/job\n0::/job", mounts, files))
+    assert (s.host.cgroup_version, s.host.cgroup_limit_kind) == (2, "memory.max")
+    assert host_headroom_bytes(s) == 30 * GiB
+
+
+def test_cgroup_namespace_with_host_side_root(tmp_path):
+    # cgroupns: /proc/self/cgroup says "/", mountinfo names the host-side subtree as root
+    mount = "31 25 0:26 /kubepods/pod1/ctr /sys/fs/cgroup rw - cgroup2 cgroup2 rw"
+    files = {"memory.max": str(8 * GiB), "memory.current": str(GiB)}
+    s = fake_probe(_tree(tmp_path, "0::/", mount, files))
+    assert (s.host.cgroup_limit_bytes, s.host.cgroup_usage_bytes) == (8 * GiB, GiB)
+
+
+def test_unlocatable_cgroup_is_a_note(tmp_path):
+    mount = "31 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw"
+    s = fake_probe(_tree(tmp_path, "0::/gone/away", mount, {"memory.max": "max"}))
+    assert s.host.cgroup_limit_bytes is None
+    assert any("cannot locate the process memory cgroup" in n for n in s.notes)
