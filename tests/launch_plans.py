@@ -9,6 +9,7 @@ map, ``DYN_SYSTEM_PORT``, the ``--kv-events-config`` endpoint, the bootstrap por
 from __future__ import annotations
 
 import json
+import random
 import socket
 from contextlib import ExitStack
 
@@ -50,13 +51,21 @@ TINY = ModelFacts(
 
 
 def free_ports(n: int) -> list[int]:
-    """n distinct ports the OS says are free right now (bound together, then released)."""
+    """n distinct ports free right now, below 32768: Dynamo 1.6.1 parses DYN_SYSTEM_PORT as an
+    i16, so the kernel's ephemeral range (32768 and up) cannot be used for system ports."""
+    rng = random.Random()
+    ports: list[int] = []
     with ExitStack() as stack:
-        ports = []
-        for _ in range(n):
+        while len(ports) < n:
+            port = rng.randrange(20000, 32000)
+            if port in ports:
+                continue
             s = stack.enter_context(socket.socket())
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
+            try:
+                s.bind(("0.0.0.0", port))  # held until all are picked: no duplicates
+            except OSError:
+                continue
+            ports.append(port)
     return ports
 
 
@@ -87,7 +96,7 @@ def relocate(plan: Plan, ports: list[int]) -> Plan:
 def make_plan(
     *, http_port: int, served: str | None = None, relocate_ports: bool = False, **request
 ) -> Plan:
-    req = PlanRequest(model="tiny", http_port=http_port, served_model_name=served, **request)
+    req = PlanRequest(**{"model": "tiny", **request}, http_port=http_port, served_model_name=served)
     plan = build_plan(req, HARDWARE, TINY)
     if relocate_ports:
         need = sum(len(p.ports) for p in plan.processes if p.role != "frontend")

@@ -33,12 +33,23 @@ FIND_SPEC = (
 )
 
 
+# Dynamo 1.6.1 reads DYN_SYSTEM_PORT as a signed 16-bit integer: a larger port makes the
+# worker exit at start with "invalid value unsigned int ..., expected i16" (observed).
+MAX_SYSTEM_PORT = 32767
+
+
 def port_problems(children: Sequence[Child]) -> list[str]:
     problems = []
     seen: dict[int, str] = {}
     for child in children:
         for use in child.ports:
             who = f"{use.owner} {use.label} port {use.port}"
+            if use.label == "system" and use.port > MAX_SYSTEM_PORT:
+                problems.append(
+                    f"{who}: Dynamo 1.6.1 reads DYN_SYSTEM_PORT as a 16-bit signed integer; "
+                    f"use a port up to {MAX_SYSTEM_PORT}"
+                )
+                continue
             if use.port in seen:
                 problems.append(f"{who}: planned twice (also {seen[use.port]})")
                 continue
