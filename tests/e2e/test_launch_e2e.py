@@ -158,7 +158,11 @@ def _plan_file(tmp_path: Path, plan) -> Path:
 @pytest.mark.parametrize(
     ("topology", "served", "own_model"),
     [
-        ({"workers": 1}, "rehearsal/tiny", False),  # catalogue-style name: launch generates the model
+        (
+            {"workers": 1},
+            "rehearsal/tiny",
+            False,
+        ),  # catalogue-style name: launch generates the model
         ({"workers": 2}, "tiny-kv", True),  # two replicas behind --router-mode kv
         ({"workers": 0, "prefill_workers": 1, "decode_workers": 1}, "tiny-pd", True),
     ],
@@ -170,7 +174,15 @@ def test_launch_chat_and_sigint(dynamo_python, tmp_path, topology, served, own_m
     plan = make_plan(http_port=http, served=served, relocate_ports=True, **topology, **extra)
     run = tmp_path / "run"
     launch = Launch(
-        ["--plan", str(_plan_file(tmp_path, plan)), "--engine", "mocker", "--python", dynamo_python, "-q"],
+        [
+            "--plan",
+            str(_plan_file(tmp_path, plan)),
+            "--engine",
+            "mocker",
+            "--python",
+            dynamo_python,
+            "-q",
+        ],
         run,
     )
     try:
@@ -178,7 +190,9 @@ def test_launch_chat_and_sigint(dynamo_python, tmp_path, topology, served, own_m
         children = launch.children()
         assert {c["name"] for c in children} == {p.name for p in plan.processes}
         if topology.get("workers") == 2:
-            assert "--router-mode kv" in " ".join(next(c for c in children if c["name"] == "frontend")["argv"])
+            assert "--router-mode kv" in " ".join(
+                next(c for c in children if c["name"] == "frontend")["argv"]
+            )
         content = chat(http, served)
         assert re.fullmatch(r"(\w+)( \w+)*", content), content
         curl = next(line for line in launch.out if line.startswith("curl -s"))
@@ -195,7 +209,15 @@ def test_a_dead_worker_stops_the_deployment(dynamo_python, tmp_path):
     (http,) = free_ports(1)
     plan = make_plan(http_port=http, workers=2, relocate_ports=True)
     launch = Launch(
-        ["--plan", str(_plan_file(tmp_path, plan)), "--engine", "mocker", "--python", dynamo_python, "-q"],
+        [
+            "--plan",
+            str(_plan_file(tmp_path, plan)),
+            "--engine",
+            "mocker",
+            "--python",
+            dynamo_python,
+            "-q",
+        ],
         tmp_path / "run",
     )
     try:
@@ -220,12 +242,22 @@ def test_occupied_port_refused_before_anything_starts(dynamo_python, tmp_path):
         busy.bind(("0.0.0.0", kv))
         busy.listen()
         launch = Launch(
-            ["--plan", str(_plan_file(tmp_path, plan)), "--engine", "mocker", "--python", dynamo_python],
+            [
+                "--plan",
+                str(_plan_file(tmp_path, plan)),
+                "--engine",
+                "mocker",
+                "--python",
+                dynamo_python,
+            ],
             run,
         )
         code = launch.wait()
     assert code == 2
-    assert f"hicachectl: pre-flight: worker-0 kv_events port {kv} on 0.0.0.0: already in use" in launch.err
+    assert (
+        f"hicachectl: pre-flight: worker-0 kv_events port {kv} on 0.0.0.0: already in use"
+        in launch.err
+    )
     assert not (run / "children.json").exists()
     assert not any((run / "logs").glob("*.log"))
 
