@@ -16,7 +16,7 @@ import re
 
 from hicachectl.lint.types import Extraction, HostFormat
 
-MAX_BYTES = 4 * 1024 * 1024  # files above this are linted on their first MAX_BYTES only
+MAX_BYTES = 1024 * 1024  # files above this are linted on their first MAX_BYTES only
 _SHEBANG = re.compile(
     rb"^#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(bash|sh|zsh|dash|ksh)\b"
 )

@@ -119,6 +119,7 @@ def extract_markdown(text: str, ex: Extraction) -> None:
             host_format="markdown",
             group=ex.path,
             vars=vars,
+            syntax_notes=bool(tag),  # untagged fences often hold output or other languages
         )
         for c in r.commands:
             c.context["fence_line"] = open_row + 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from hicachectl.lint.extract.common import RowMap, hash_comment_suppressions
 from hicachectl.lint.extract.shell_words import Var, Vars, expand_string, expand_word
-from hicachectl.lint.types import Command, Finding, HostFormat, Suppression, Token
+from hicachectl.lint.types import Command, Finding, HostFormat, Span, Suppression, Token
 
 _PARSER = None
 _SKIP_ARGS = frozenset(
@@ -78,8 +78,10 @@ class _Walker:
         self.text, self.path, self.rowmap = text, path, rowmap
         self.host_format, self.group, self.vars = host_format, group, vars
         self.result, self.depth = result, depth
+        self.syntax_notes = True
         self.data = text.encode("utf-8", "surrogatepass")
         self.ascii = len(self.data) == len(text)
+        self.fast = self.ascii and isinstance(rowmap, RowMap) and not rowmap.rows
         self._lines: list[bytes] | None = None
         # (command, start_row, end_row) in snippet rows, for shell_breaks
         self.placed: list[tuple[Command, int, int]] = []
@@ -95,11 +97,17 @@ class _Walker:
 
     def span(self, node):
         (sr, sc), (er, ec) = node.start_point, node.end_point
+        if self.fast:  # the common case: a plain ASCII script, no row map
+            if (er, max(ec, 1)) < (sr, sc + 1):
+                return Span(sr + 1, sc + 1, sr + 1, sc + 1)
+            return Span(sr + 1, sc + 1, er + 1, max(ec, 1))
         return self.rowmap.span(sr, self._col(sr, sc), er, self._col(er, ec))
 
     # -- walk ------------------------------------------------------------------------------
     def run(self) -> None:
         tree = parser().parse(self.data)
+        if tree.root_node.has_error and self.depth == 0 and self.syntax_notes:
+            self._syntax_note(tree.root_node)
         stack = [tree.root_node]
         while stack:
             node = stack.pop()
@@ -111,6 +119,25 @@ class _Walker:
             elif t == "declaration_command":
                 self._declaration(node)
             elif t not in _NO_DESCEND:
+                stack.extend(reversed(node.children))
+
+    def _syntax_note(self, root) -> None:
+        """One note at the first ERROR/MISSING node: tree-sitter recovers, we say where."""
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.is_missing or node.type == "ERROR":
+                tail = self.text.rstrip()
+                if tail.endswith("\\") and node.start_point[0] >= tail.count("\n"):
+                    return  # a dangling '\' at the end: reported as HC002
+                line, col = self.rowmap.line_col(node.start_point[0], node.start_point[1])
+                what = f"missing '{node.type}'" if node.is_missing else "cannot parse this"
+                self.result.notes.append(
+                    f"{self.path}:{line}:{col}: shell syntax error ({what}; an unterminated "
+                    "quote or bracket?): commands after it may be incomplete"
+                )
+                return
+            if node.has_error:
                 stack.extend(reversed(node.children))
 
     def _raw(self, node) -> str:
@@ -305,6 +332,7 @@ def extract_shell(
     group: str | None = None,
     vars: Vars | None = None,
     suppressions: bool = True,
+    syntax_notes: bool = True,
 ) -> ShellResult:
     """All simple commands in ``text``; positions mapped through ``rowmap`` into ``path``."""
     from hicachectl.lint.extract.shell_breaks import find_breaks
@@ -320,6 +348,7 @@ def extract_shell(
         result,
         0,
     )
+    walker.syntax_notes = syntax_notes
     walker.run()
     nested = [c for c in result.commands if c.context.get("via")]
     top = find_breaks(walker, result.findings)

@@ -16,6 +16,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACE = re.compile(
     r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?:\[([^\]]*)\])?(?:(:?[-=+?])(.*))?$", re.S
 )
+_SPECIAL = re.compile(r"['\"\\$`]")
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "e": "\x1b"}
 
 
@@ -117,7 +118,7 @@ def _ansi_c(body: str) -> str:
 
 def expand_word(raw: str, vars: Vars) -> list[tuple[str, bool]]:
     """Raw shell word -> [(field text, known)].  Zero fields for an empty unquoted expansion."""
-    if not any(c in raw for c in "'\"\\$`"):
+    if not _SPECIAL.search(raw):
         return [(raw, True)]  # the common case: a plain word
     f = _Fields()
     _scan(raw, vars, f, quoted=False)
