@@ -77,26 +77,56 @@ def _opt(c: dict[str, Any], *keys: str, default: int = 0) -> int:
     return default
 
 
-def _layer_kinds(c: dict[str, Any], layers: int) -> tuple[int, int]:
-    """``(swa_layers, linear_layers)`` from whichever per-layer description the config has."""
-    kinds = c.get("layer_types") or c.get("layers_block_type")
+# Architectures SGLang 0.5.23 serves with separate full and sliding-window pools
+# (configs/model_config.py::is_hybrid_swa_model).  Others with a sliding_window in their
+# config (Mistral, Gemma 2/3) get one ordinary pool over all layers.
+_HYBRID_SWA_ARCHS = {
+    "GptOssForCausalLM",
+    "GraniteSWAForCausalLM",
+    "GraniteMoeSWAForCausalLM",
+    "Llama4ForConditionalGeneration",
+    "Gemma4ForCausalLM",
+    "Gemma4ForConditionalGeneration",
+    "MiMoV2FlashForCausalLM",
+    "Step3p5ForCausalLM",
+    "Step3p7ForConditionalGeneration",
+    "LagunaForCausalLM",
+}
+
+
+def _swa_layers(c: dict[str, Any], layers: int, arch: list[str]) -> int:
+    """Sliding-window layers of a model SGLang treats as hybrid SWA, else 0."""
+    if not (set(arch) & _HYBRID_SWA_ARCHS or c.get("is_hybrid_swa")):
+        return 0
+    if "LagunaForCausalLM" in arch and not c.get("sliding_window"):
+        return 0
+    if "Llama4ForConditionalGeneration" in arch:  # every 4th layer is full attention
+        return sum((i + 1) % 4 != 0 for i in range(layers))
+    pattern = c.get("hybrid_layer_pattern")  # MiMo V2: 1 = sliding window
+    if isinstance(pattern, list):
+        return sum(1 for p in pattern[:layers] if p == 1)
+    kinds = c.get("layer_types")
+    if isinstance(kinds, list):
+        return sum(str(k) == "sliding_attention" for k in kinds[:layers])
+    return 0
+
+
+def _linear_layers(c: dict[str, Any], layers: int) -> int:
+    """Mamba / linear-attention layers (state pools, no per-token KV), from whichever
+    per-layer description the config has."""
     pattern = c.get("hybrid_override_pattern")  # Nemotron-H: M = mamba, * = attention, - = mlp
     if isinstance(pattern, str) and pattern:
-        return 0, pattern.count("M")
+        return pattern.count("M")
+    kinds = c.get("layer_types") or c.get("layers_block_type")
     if isinstance(kinds, list) and kinds:
-        kinds = [str(k) for k in kinds[:layers]]
-        swa = sum(k in ("sliding_attention", "sliding_window", "swa") for k in kinds)
-        return swa, sum(k in _LINEAR_KINDS for k in kinds)
+        return sum(str(k) in _LINEAR_KINDS for k in kinds[:layers])
     interval = _opt(c, "full_attention_interval")
     if interval > 1 and any(k.startswith("linear_") for k in c):  # Qwen3-Next style
-        return 0, layers - layers // interval
+        return layers - layers // interval
     if any(k in c for k in ("ssm_state_size", "mamba_d_state", "state_size", "mamba_expand")):
         period = _opt(c, "attn_layer_period")  # Jamba
-        return 0, layers - (layers // period if period else 0)
-    window_pattern = _opt(c, "sliding_window_pattern")  # Gemma 3: every Nth layer is full
-    if window_pattern > 1 and c.get("sliding_window"):
-        return layers - layers // window_pattern, 0
-    return 0, 0
+        return layers - (layers // period if period else 0)
+    return 0
 
 
 def facts_from_config(
@@ -146,9 +176,8 @@ def facts_from_config(
             )
         v_dim = head_dim
 
-    swa_layers, linear_layers = _layer_kinds(c, layers)
-    if c.get("use_sliding_window") is False or not c.get("sliding_window"):
-        swa_layers = 0
+    linear_layers = _linear_layers(c, layers)
+    swa_layers = _swa_layers(c, layers, arch if isinstance(arch, list) else [str(arch)])
     hybrid = "mamba" if linear_layers else ("swa" if swa_layers else None)
 
     params, estimated = weights.estimate(c, attention=attention, dtype=dtype)

@@ -234,10 +234,32 @@ def test_hybrid_detection(extra, hybrid, linear):
             kv_bytes_per_token(facts)
 
 
-def test_gemma3_style_swa_pattern():
-    cfg = {**BASE, "num_hidden_layers": 12, "sliding_window": 512, "sliding_window_pattern": 6}
-    facts = facts_from_config(cfg, source="c.json")
-    assert (facts.hybrid, facts.num_swa_layers) == ("swa", 10)
+@pytest.mark.parametrize(
+    ("extra", "swa"),
+    [
+        # Gemma 3 / Mistral: SGLang keeps one ordinary pool over all layers
+        (
+            {
+                "architectures": ["Gemma3ForCausalLM"],
+                "sliding_window": 512,
+                "sliding_window_pattern": 6,
+            },
+            0,
+        ),
+        ({"architectures": ["MistralForCausalLM"], "sliding_window": 4096}, 0),
+        # Qwen3 configs list every layer as full attention
+        ({"architectures": ["Qwen3ForCausalLM"], "layer_types": ["full_attention"] * 12}, 0),
+        ({"architectures": ["Llama4ForConditionalGeneration"]}, 9),  # (i + 1) % 4 != 0
+        (
+            {"architectures": ["MiMoV2FlashForCausalLM"], "hybrid_layer_pattern": [0, 1, 1, 1] * 3},
+            9,
+        ),
+        ({"is_hybrid_swa": True, "layer_types": ["sliding_attention", "full_attention"] * 6}, 6),
+    ],
+)
+def test_swa_detection_follows_sglang(extra, swa):
+    facts = facts_from_config({**BASE, "num_hidden_layers": 12, **extra}, source="c.json")
+    assert (facts.hybrid, facts.num_swa_layers) == ("swa" if swa else None, swa)
 
 
 def test_head_dim_defaults_and_text_config_nesting():
