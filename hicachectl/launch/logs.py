@@ -39,6 +39,7 @@ class ConsolePrinter:
         self.colour = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
         self.origin = clock_origin
         self._phases: dict[str, str] = {}
+        self._drawn = float("-inf")
         self._live = None
         if live if live is not None else self.tty:
             self._start_live()
@@ -84,7 +85,11 @@ class ConsolePrinter:
 
     def status(self, children: Sequence[ChildState], now: float, ready: bool) -> None:
         if self._live is not None:
-            self._live.update(self._table(children, now), refresh=True)
+            # Redraw on a phase change, else at most 10 times a second.
+            phases = {st.name: st.phase for st in children}
+            if phases != self._phases or now - self._drawn >= 0.1:
+                self._phases, self._drawn = phases, now
+                self._live.update(self._table(children, now), refresh=True)
             return
         for st in children:  # plain: one line per phase change
             if self._phases.get(st.name) != st.phase:
