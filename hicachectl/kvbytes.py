@@ -68,6 +68,40 @@ def dtype_bytes(kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16") -> 
     return bits / 8 + (1 / per_scale if per_scale else 0)
 
 
+def gpu_sm_major(gpu_name: str | None) -> int | None:
+    """Compute-capability major of a GPU from its NVML name (None when unknown)."""
+    name = (gpu_name or "").upper()
+    if any(t in name for t in ("B200", "B100", "B300", "GB200", "GB300")):
+        return 10
+    if "BLACKWELL" in name or "RTX 50" in name:
+        return 12
+    if any(t in name for t in ("H100", "H200", "H800", "H20", "GH200")):
+        return 9
+    if any(t in name for t in ("L40", "L4", "RTX 40", "ADA")):
+        return 8  # 8.9
+    if any(t in name for t in ("A100", "A800", "A10", "A30", "A40", "A6000")):
+        return 8
+    return None
+
+
+def effective_kv_cache_dtype(
+    facts: ModelFacts, kv_cache_dtype: str = "auto", *, gpu_name: str | None = None
+) -> str:
+    """The KV dtype SGLang 0.5.23 resolves ``--kv-cache-dtype`` to for this model.
+
+    DeepSeek DSA models turn ``auto`` into ``fp8_e4m3`` on SM100 and newer (Blackwell) and
+    into ``bfloat16`` below (``arg_groups/overrides.py``); every other ``auto`` stays the
+    model dtype, which :func:`dtype_bytes` applies.
+    """
+    requested = (kv_cache_dtype or "auto").lower()
+    if requested == "bf16":
+        return "bfloat16"
+    if requested != "auto" or facts.attention != "dsa":
+        return requested
+    major = gpu_sm_major(gpu_name)
+    return "fp8_e4m3" if major is not None and major >= 10 else "bfloat16"
+
+
 def _row_bytes(elements: int, fmt: tuple[int, int]) -> int:
     bits, per_scale = fmt
     return elements * bits // 8 + (math.ceil(elements / per_scale) if per_scale else 0)

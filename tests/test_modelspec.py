@@ -13,7 +13,9 @@ from hicachectl.errors import InputError, UsageError
 from hicachectl.modelspec import (
     device_cell_bytes_per_token,
     dtype_bytes,
+    effective_kv_cache_dtype,
     facts_from_config,
+    gpu_sm_major,
     indexer_bytes_per_token,
     kv_bytes_per_token,
     kv_pools,
@@ -360,3 +362,17 @@ def test_catalogue_lookup_by_bare_name_and_case():
     assert load_model("DEEPSEEK-AI/DEEPSEEK-R1").attention == "mla"
     with pytest.raises(UsageError, match="no model given"):
         load_model(None, None)
+
+
+def test_dsa_auto_kv_dtype_depends_on_the_gpu():
+    v32, r1 = load_model(V32), load_model(R1)
+    assert effective_kv_cache_dtype(v32, "auto", gpu_name="NVIDIA H100 80GB HBM3") == "bfloat16"
+    assert effective_kv_cache_dtype(v32, "auto", gpu_name="NVIDIA B200") == "fp8_e4m3"
+    assert effective_kv_cache_dtype(v32, "fp8_e4m3", gpu_name="NVIDIA H200") == "fp8_e4m3"
+    assert effective_kv_cache_dtype(r1, "auto", gpu_name="NVIDIA B200") == "auto"  # model dtype
+    assert effective_kv_cache_dtype(r1, "bf16") == "bfloat16"
+    assert (gpu_sm_major("NVIDIA L40S"), gpu_sm_major("NVIDIA H200"), gpu_sm_major("?")) == (
+        8,
+        9,
+        None,
+    )
