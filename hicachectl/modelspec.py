@@ -1,6 +1,7 @@
 """Model facts: a Hugging Face config (file, local directory, HF cache or bundled catalogue)
 → :class:`~hicachectl.models.ModelFacts`.  The KV arithmetic on those facts lives in
-:mod:`hicachectl.kvbytes` and is re-exported here, so callers need one import.
+:mod:`hicachectl.kvbytes` and :mod:`hicachectl.kvdtype` and is re-exported here, so callers
+need one import.
 
 Never touches the network.  Lookup order of :func:`load_model`: ``--model-config`` file;
 ``--model`` naming a local directory with a ``config.json``; the local Hugging Face cache;
@@ -18,15 +19,13 @@ from hicachectl.errors import InputError, UsageError, where
 from hicachectl.kvbytes import (  # noqa: F401  (re-exported API)
     KVPool,
     device_cell_bytes_per_token,
-    dtype_bytes,
-    effective_kv_cache_dtype,
-    gpu_sm_major,
     indexer_bytes_per_token,
     kv_bytes_per_token,
     kv_pools,
     pp_layer_split,
     weight_bytes_per_rank,
 )
+from hicachectl.kvdtype import dtype_bytes, effective_kv_cache_dtype, gpu_sm_major  # noqa: F401
 from hicachectl.models import ModelFacts
 
 __all__ = [
