@@ -132,6 +132,25 @@ def _linear_layers(c: dict[str, Any], layers: int) -> int:
     return 0
 
 
+def context_length(c: dict[str, Any]) -> int:
+    """SGLang's default context length (``get_context_length``): the first of
+    max_sequence_length, seq_length, max_seq_len, model_max_length, max_position_embeddings,
+    times the RoPE scaling factor unless the scaling names its original length or is
+    ``llama3``; 2048 when none is set."""
+    rope = c.get("rope_scaling")
+    factor: float = 1
+    if isinstance(rope, dict) and rope:
+        factor = rope.get("factor", 1) or 1
+        if "original_max_position_embeddings" in rope or rope.get("rope_type") == "llama3":
+            factor = 1
+    for key in ("max_sequence_length", "seq_length", "max_seq_len", "model_max_length"):
+        if c.get(key) is not None:
+            return int(factor * c[key])
+    if c.get("max_position_embeddings") is not None:
+        return int(factor * c["max_position_embeddings"])
+    return 2048
+
+
 def facts_from_config(
     cfg: dict[str, Any],
     *,
@@ -198,7 +217,7 @@ def facts_from_config(
         kv_lora_rank=kv_lora,
         qk_rope_head_dim=rope,
         index_head_dim=index_dim,
-        context_len=_opt(c, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length"),
+        context_len=context_length(c),
         dtype=dtype,
         weight_bytes=weight_bytes if weight_bytes else estimated,
         source=source,

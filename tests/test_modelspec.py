@@ -376,3 +376,22 @@ def test_dsa_auto_kv_dtype_depends_on_the_gpu():
         9,
         None,
     )
+
+
+def test_context_length_as_sglang():
+    assert load_model(LLAMA8).context_len == 131072  # llama3 rope: no factor
+    assert load_model(R1).context_len == 163840  # yarn with original length: no factor
+    assert load_model("Qwen/Qwen3-0.6B").context_len == 40960
+    scaled = {
+        **BASE,
+        "max_position_embeddings": 32768,
+        "rope_scaling": {"type": "linear", "factor": 4},
+    }
+    assert facts_from_config(scaled, source="c.json").context_len == 131072
+    assert (
+        facts_from_config(
+            {**BASE, "seq_length": 8192, "max_position_embeddings": 4096}, source="c"
+        ).context_len
+        == 8192
+    )
+    assert facts_from_config(BASE, source="c.json").context_len == 2048
