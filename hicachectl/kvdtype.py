@@ -32,8 +32,8 @@ _KV_FORMATS: dict[str, tuple[int, int]] = {
 def kv_format(kv_cache_dtype: str, model_dtype: str) -> tuple[int, int]:
     name = (kv_cache_dtype or "auto").lower()
     if name == "auto":
-        # SGLang serves float32 checkpoints in bfloat16, so their KV is 2 bytes too.
-        name = "bfloat16" if model_dtype in ("float32", "float") else model_dtype
+        # SGLang serves float32 checkpoints in half precision, so their KV is 2 bytes too.
+        name = "float16" if model_dtype in ("float32", "float") else model_dtype
     if name not in _KV_FORMATS:
         raise UsageError(f"--kv-cache-dtype: unknown KV cache dtype '{kv_cache_dtype}'")
     return _KV_FORMATS[name]

@@ -172,8 +172,16 @@ def facts_from_config(
     vocab = _need(c, src, "vocab_size")
     kv_heads = 1 if c.get("multi_query") else _opt(c, "num_key_value_heads", "n_head_kv")
     kv_heads = kv_heads or heads
-    dtype = str(c.get("torch_dtype") or c.get("dtype") or "bfloat16").replace("torch.", "")
     arch = c.get("architectures") or ["unknown"]
+    # SGLang's dtype "auto": the config's dtype, but float32 (or none) is served in float16,
+    # bfloat16 for Gemma; weights and KV are then that wide.
+    checkpoint_dtype = str(c.get("dtype") or c.get("torch_dtype") or "float32")
+    checkpoint_dtype = checkpoint_dtype.replace("torch.", "")
+    dtype = checkpoint_dtype
+    if dtype in ("float32", "float"):
+        dtype = "bfloat16" if "gemma" in str(c.get("model_type") or "") else "float16"
+        if weight_bytes:
+            weight_bytes //= 2  # a float32 checkpoint loads at half its size
     quant = c.get("quantization_config")
     quant_method = quant.get("quant_method") if isinstance(quant, dict) else None
 

@@ -145,7 +145,7 @@ def test_device_cell_for_hybrid_swa():
 def test_dtype_bytes():
     assert dtype_bytes("auto", "bfloat16") == 2
     assert dtype_bytes("auto", "float16") == 2
-    assert dtype_bytes("auto", "float32") == 2  # served in bf16
+    assert dtype_bytes("auto", "float32") == 2  # served in half precision
     assert dtype_bytes("fp8_e4m3", "bfloat16") == 1
     assert dtype_bytes("bf16", "float16") == 2
     assert dtype_bytes("nvfp4") == 0.5 + 1 / 16
@@ -316,7 +316,7 @@ def _write_model(directory: Path, cfg: dict, total_size: int | None = None) -> N
 
 
 def test_local_directory_with_safetensors_index(tmp_path):
-    _write_model(tmp_path / "m", BASE, total_size=123_456_789)
+    _write_model(tmp_path / "m", {**BASE, "torch_dtype": "bfloat16"}, total_size=123_456_789)
     facts = load_model(str(tmp_path / "m"))
     assert facts.weight_bytes == 123_456_789 and facts.weight_source == "safetensors-index"
     assert facts.source == str(tmp_path / "m" / "config.json")
@@ -328,7 +328,8 @@ def test_local_directory_with_safetensors_index(tmp_path):
 def test_hf_cache_lookup_prefers_refs_main(tmp_path, monkeypatch):
     repo = tmp_path / "hf" / "hub" / "models--acme--Tiny-1B"
     _write_model(repo / "snapshots" / "aaa", {**BASE, "num_hidden_layers": 2})
-    _write_model(repo / "snapshots" / "bbb", {**BASE, "num_hidden_layers": 6}, total_size=42)
+    bbb = {**BASE, "num_hidden_layers": 6, "torch_dtype": "bfloat16"}
+    _write_model(repo / "snapshots" / "bbb", bbb, total_size=42)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("bbb\n")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -395,3 +396,14 @@ def test_context_length_as_sglang():
         == 8192
     )
     assert facts_from_config(BASE, source="c.json").context_len == 2048
+
+
+def test_float32_checkpoints_are_served_in_half_precision(tmp_path):
+    facts = facts_from_config({**BASE, "torch_dtype": "float32"}, source="c.json")
+    assert facts.dtype == "float16"
+    assert facts.weight_bytes == 2 * facts.param_count
+    gemma = {**BASE, "model_type": "gemma3_text", "torch_dtype": "float32"}
+    assert facts_from_config(gemma, source="c.json").dtype == "bfloat16"
+    assert facts_from_config(BASE, source="c.json").dtype == "float16"  # no dtype: float32
+    _write_model(tmp_path / "m", {**BASE, "torch_dtype": "float32"}, total_size=4_000_000)
+    assert load_model(str(tmp_path / "m")).weight_bytes == 2_000_000
