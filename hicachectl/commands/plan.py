@@ -1,10 +1,11 @@
-"""`hicachectl plan`: size HiCache for every rank on the host and print resolved commands."""
+"""`hicachectl plan`: size HiCache for every rank on the host and print resolved commands.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer would have to ``eval`` every option's
+annotation string on each start-up; ``X | None`` works as is on Python 3.10.
+"""
 
 import os
 import sys
-import tempfile
 from typing import Annotated
 
 import typer
@@ -187,6 +188,8 @@ def command(
 
 
 def _write_atomic(path: str, text: str, *, executable: bool) -> None:
+    import tempfile
+
     from hicachectl.errors import InputError
 
     directory = os.path.dirname(os.path.abspath(path))

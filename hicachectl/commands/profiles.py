@@ -1,7 +1,5 @@
 """`hicachectl profiles`: list the bundled deployment profiles."""
 
-from __future__ import annotations
-
 import json
 import sys
 from typing import Annotated
