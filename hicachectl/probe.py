@@ -136,6 +136,11 @@ def _gpus(nvml: Any) -> tuple[list[GPU], str | None, str | None, list[str]]:
                     mig_mode=mig,
                 )
             )
+            if mig == "enabled":
+                notes.append(
+                    f"GPU {i} has MIG enabled: the memory shown is the whole GPU, "
+                    "not the instance SGLang would run on"
+                )
     except error as exc:
         notes.append(f"NVML query failed: {exc}")
     finally:
@@ -159,7 +164,11 @@ def probe(
     """Probe this machine (or fake trees and a fake NVML module in tests)."""
     proc, sysr = Path(proc_root), Path(sys_root)
     gpus, driver, cuda, notes = _gpus(nvml)
-    total, available = _meminfo(proc)
+    try:
+        total, available = _meminfo(proc)
+    except (OSError, KeyError, ValueError) as exc:
+        total = available = 0
+        notes.append(f"cannot read host memory ({exc}): host DRAM reported as 0")
     cg = read_cgroups(proc, sysr)
     notes.extend(cg.notes)
     if cg.version is None and not cg.notes:

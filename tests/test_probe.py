@@ -211,7 +211,11 @@ def test_fake_nvml_gpus():
     )
     assert [g.mig_mode for g in s.gpus] == ["disabled", "enabled", None]  # NVMLError → None
     assert (s.driver_version, s.cuda_version) == ("560.35.03", "12.6")
-    assert nvml.shutdown and s.notes == []
+    assert nvml.shutdown
+    assert s.notes == [
+        "GPU 1 has MIG enabled: the memory shown is the whole GPU, not the instance SGLang "
+        "would run on"
+    ]
 
 
 def test_nvml_init_failure_is_one_note():
@@ -458,3 +462,11 @@ def test_unlocatable_cgroup_is_a_note(tmp_path):
     s = fake_probe(_tree(tmp_path, "0::/gone/away", mount, {"memory.max": "max"}))
     assert s.host.cgroup_limit_bytes is None
     assert any("cannot locate the process memory cgroup" in n for n in s.notes)
+
+
+def test_unreadable_meminfo_is_a_note(tmp_path):
+    tree = _tree(tmp_path, "0::/", V2_MOUNT, {})
+    (tree / "proc/meminfo").unlink()
+    s = fake_probe(tree)
+    assert (s.host.memory_total_bytes, s.host.memory_available_bytes) == (0, 0)
+    assert any(n.startswith("cannot read host memory") for n in s.notes)
