@@ -120,3 +120,17 @@ def test_secrets_are_not_echoed_in_problems(cli):
     # values only appear in messages argparse itself prints; an API key never does
     r, doc = _json(cli, "--", "--model-path", "m", "--api-key", "sk-secret", "--tp", "2")
     assert "sk-secret" not in json.dumps(doc["problems"]) and r.exit_code == 0
+
+
+def test_secrets_never_printed(cli):
+    r, doc = _json(
+        cli, "--", "--model-path", "m", "--api-key", "sk-secret", "--admin-api-key=adm1n"
+    )
+    assert r.exit_code == 0 and doc["resolved"]["api_key"] == "***"
+    assert "sk-secret" not in r.output and "adm1n" not in r.output
+    # a mistyped key flag lands in argparse's message: the value is masked there too
+    r, doc = _json(cli, "--", "--model-path", "m", "--api-keys", "sk-secret")
+    assert r.exit_code == 2 and "sk-secret" not in r.output
+    assert doc["problems"][0]["message"] == "unrecognized arguments: --api-keys ***"
+    r = cli("resolve", "--", "--model-path", "m", "--hf-token=hf_abcdef")
+    assert "hf_abcdef" not in r.output

@@ -17,12 +17,34 @@ from typing import Any
 
 from hicachectl.errors import UsageError
 
+# SGLang fields holding credentials; their values are never printed.
+SECRET_FIELDS = frozenset({"api_key", "admin_api_key", "ssl_keyfile_password"})
+_SECRET_OPT = re.compile(r"^--?[\w-]*(api[-_]?key|password|passwd|secret|token)s?$", re.I)
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?(\.post\d+)?$")
 
 
 def _clean(s: Any) -> str:
     """Text safe for any terminal encoding: undecodable bytes (surrogates) shown escaped."""
     return str(s).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _secrets(argv: Sequence[str], values: dict[str, Any]) -> list[str]:
+    """Values in the argv that are credentials: of a known field, or of a secret-looking flag."""
+    found = {str(values[f]) for f in SECRET_FIELDS if values.get(f)}
+    for i, t in enumerate(argv):
+        name, eq, val = t.partition("=")
+        if _SECRET_OPT.match(name):
+            if eq and val:
+                found.add(val)
+            elif not eq and i + 1 < len(argv):
+                found.add(argv[i + 1])
+    return sorted((v for v in found if len(v) >= 3), key=len, reverse=True)
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for v in secrets:
+        text = text.replace(v, "***")
+    return text
 
 
 def _utf8_problems(tokens: Sequence[str]) -> list[dict]:
@@ -60,7 +82,11 @@ def run_resolve(
         model_path = str(p if p.is_dir() else p.parent)
     parsed = parse_command(argv, sglang_version=version, model_path=model_path)
     bad_bytes = _utf8_problems(argv)
-    problems = [{"message": p.message, "token_index": p.token_index} for p in parsed.problems]
+    hidden = _secrets(argv, parsed.values)
+    problems = [
+        {"message": _redact(p.message, hidden), "token_index": p.token_index}
+        for p in parsed.problems
+    ]
     problems += bad_bytes
     fatal = parsed.fatal
     notes = [note] if note else []
@@ -81,6 +107,10 @@ def run_resolve(
         ]
         errors = [{"message": e.message} for e in res.errors]
         notes += list(res.notes)
+    for f in SECRET_FIELDS:
+        if resolved.get(f) is not None:
+            resolved[f] = "***"
+    errors = [{"message": _redact(e["message"], hidden)} for e in errors]
     code = 2 if (fatal is not None or bad_bytes) else (1 if errors else 0)
     doc = {
         "sglang_version": version,
