@@ -115,7 +115,7 @@ class Linter:
             return
         self.result.files += 1
         if ext.host_format == "profile":
-            ext.findings.extend(_profile_findings(path, display or path))
+            ext.findings.extend(_profile_findings(data, display or path))
         findings = self.lint_extraction(ext, settings)
         if findings:
             self.result.findings.extend(findings)
@@ -183,22 +183,27 @@ def _host_info(s: Settings) -> HostInfo:
     return HostInfo()
 
 
-def _profile_findings(path: str, display: str) -> list[Finding]:
-    """A hicachectl profile that the profile loader rejects (HC003)."""
+def _profile_findings(data: bytes, display: str) -> list[Finding]:
+    """A hicachectl profile that the profile loader rejects (HC003, at the line it names)."""
+    import re
+
     from hicachectl.errors import HicacheError
-    from hicachectl.profiles import load_profile
+    from hicachectl.profiles import _toml_loads, _validate
 
     try:
-        load_profile(path)
+        _validate(_toml_loads(data.decode("utf-8", "replace")), Path(display))
     except HicacheError as exc:
-        line = 1
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        head = first.split(": ", 1)[0]
-        if ":" in head and head.rsplit(":", 1)[1].isdigit():
-            line = int(head.rsplit(":", 1)[1])
-        msg = first.split(": ", 1)[1] if ": " in first else first
-        return [Finding(display, Span(line, 1, line, 1), "HC003", "unparsable-input", "error", msg)]
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        msg = first[len(display) + 2 :] if first.startswith(display + ": ") else first
+        return [_profile_finding(display, 1, msg)]
+    except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 5)"
+        m = re.search(r"line (\d+)", str(exc))
+        return [_profile_finding(display, int(m.group(1)) if m else 1, f"invalid TOML: {exc}")]
     return []
+
+
+def _profile_finding(path: str, line: int, msg: str) -> Finding:
+    return Finding(path, Span(line, 1, line, 1), "HC003", "unparsable-input", "error", msg)
 
 
 def lint_paths(paths: list[str], *, options: LintOptions | None = None) -> LintResult:
