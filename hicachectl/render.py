@@ -85,7 +85,7 @@ RUN_DIR="${{HICACHECTL_RUN_DIR:-$(mktemp -d -t hicachectl.XXXXXX)}}"
 mkdir -p "$RUN_DIR/dynamo-kv"
 pids=()
 
-# shellcheck disable=SC2329  # invoked by the EXIT trap
+# shellcheck disable=SC2317,SC2329  # invoked by the EXIT trap
 cleanup() {{
   trap - EXIT INT TERM
   local pid
