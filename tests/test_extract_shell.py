@@ -164,6 +164,8 @@ def test_suppressions_next_line_trailing_and_file_wide():
         (("HC101", "HC203"), 4, False, "known"),
         (("HC210",), 5, False, ""),
     }
+    multi = _src("# hicachectl: disable=HC301\nsgl \\\n  --hicache-size 900 \\\n  --tp 8\n")
+    assert sorted(s.line for s in multi.suppressions) == [2, 3, 4]
 
 
 def test_functions_subshells_lists_and_env_wrapper():

@@ -106,4 +106,24 @@ def extract(path: str, data: bytes, *, fmt: HostFormat | None = None) -> Extract
 
         extract_dockerfile(text, ex)
     # "profile": detected only; the engine validates it through the profile loader.
+    if ex.suppressions and ex.commands:
+        _spread_suppressions(ex)
     return ex
+
+
+def _spread_suppressions(ex: Extraction) -> None:
+    """A directive on the line before a multi-line command covers every line of it, so the
+    engine can match suppressions by line alone."""
+    from hicachectl.lint.types import Suppression
+
+    ends: dict[int, int] = {}
+    for c in ex.commands:
+        ends[c.span.line] = max(ends.get(c.span.line, 0), c.span.end_line)
+    extra = []
+    for s in ex.suppressions:
+        if not s.file_wide and ends.get(s.line, s.line) > s.line:
+            extra.extend(
+                Suppression(s.codes, ln, s.reason) for ln in range(s.line + 1, ends[s.line] + 1)
+            )
+    if extra:
+        ex.suppressions.extend(dict.fromkeys(extra))

@@ -174,6 +174,8 @@ class _Pod:
         ):
             self._shell(elems[2], env, env_spans, ctx, c)
             return
+        if c.get("command") is None:
+            ctx["args_only"] = True  # the image's ENTRYPOINT runs first; it is not in the file
         tokens = []
         for n in elems:
             text, known = _kubelet(n.value, env)
