@@ -288,3 +288,35 @@ def test_config_keys_are_written_verbatim(tmp_path):
 def test_model_path_stand_in():
     pc = parse_command(["--enable-hierarchical-cache"], model_path="/cfg/dir")
     assert pc.fatal is None and pc.values["model_path"] == "/cfg/dir"
+
+
+def test_dynamo_rejections():
+    head = ["python", "-m", "dynamo.sglang", "--model-path", "m"]
+    f = parse_command(
+        [*head, "--tool-call-parser", "qwen", "--dyn-tool-call-parser", "hermes"]
+    ).fatal
+    assert f.message == "Cannot use both --tool-call-parser and --dyn-tool-call-parser."
+    f = parse_command([*head, "--schedule-low-priority-values-first"]).fatal
+    assert f.message.startswith("--schedule-low-priority-values-first is not supported")
+    f = parse_command([*head, "--gateway-workers", "0"]).fatal
+    assert f.message == "--gateway-workers must be a positive integer"
+    f = parse_command([*head, "--disagg-config", "x.yaml"]).fatal
+    assert f.message == "Both 'disagg_config' and 'disagg_config_key' must be provided together."
+
+
+def test_dynamo_disagg_config_section(tmp_path):
+    p = tmp_path / "d.yaml"
+    p.write_text("prefill:\n  disaggregation-mode: prefill\n  page-size: 64\ndecode: {}\n")
+    head = ["python", "-m", "dynamo.sglang", "--model-path", "m"]
+    pc = parse_command([*head, "--disagg-config", str(p), "--disagg-config-key", "prefill"])
+    assert pc.fatal is None
+    assert pc.values["disaggregation_mode"] == "prefill" and pc.values["page_size"] == 64
+    pc = parse_command([*head, "--disagg-config", str(p), "--disagg-config-key", "nope"])
+    assert pc.fatal.message == (
+        f"Disagg config key 'nope' not found in {p}. Available keys: ['prefill', 'decode']"
+    )
+
+
+def test_config_equals_form_round_trips():
+    pc = parse_command(M + ["--config=x.yaml"])
+    assert pc.values["config"] == "x.yaml" and "--config=x.yaml" in pc.canonical_argv

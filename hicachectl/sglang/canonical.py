@@ -31,7 +31,9 @@ def _emit(h: Hit) -> list[str]:
     args = h.args
     if not args:
         return [canon]
-    if len(args) == 1 and args[0].startswith("-"):
+    # "--config FILE" would be expanded by SGLang; a parsed --config value came in as
+    # "--config=FILE" (never expanded), so it keeps that form.
+    if len(args) == 1 and (args[0].startswith("-") or canon == "--config"):
         return [f"{canon}={args[0]}"]
     return [canon, *args]
 
