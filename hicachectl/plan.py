@@ -138,6 +138,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     processes = []
     served = request.served_model_name or model.name or request.model or "model"
     model_path = request.model or model.name or served
+    per_worker_warnings: dict[str, list[str]] = {}  # message -> workers it applies to
     for slot in slots:
         s = sized[slot.name]
         ratio = s.host / s.device
@@ -160,14 +161,8 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
                 ranks=per_worker,
             )
         )
-        if s.hicache:
-            _ratio_warnings(slot.name, s, ratio, warnings)
-        if model.context_len and s.device < model.context_len:
-            warnings.append(
-                f"{slot.name}: the device pool ({s.device:,} tokens per rank) is smaller than "
-                f"the model's context length ({model.context_len:,}): one long request cannot "
-                "fit on the GPU; raise --tp or use larger GPUs"
-            )
+        for message in _worker_warnings(s, ratio, model):
+            per_worker_warnings.setdefault(message, []).append(slot.name)
         flags = resolved[slot.role].flags(
             model_path=model_path, served=served, size_gb=s.size_gb, request=request
         )
@@ -180,6 +175,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             served_model_name=served,
         )
     )
+    warnings += [f"{', '.join(names)}: {msg}" for msg, names in per_worker_warnings.items()]
     for role in role_set:  # the emitted argv must be one SGLang starts without rewriting
         proc = next(p for p in processes if p.role == role)
         resolved[role].verify(proc.argv)
@@ -295,14 +291,22 @@ def _decode_backup(model: ModelFacts, device: int, page: int) -> int:
     return sizing.decode_backup_tokens(device, model.context_len, page)
 
 
-def _ratio_warnings(name: str, s: _Sized, ratio: float, out: list[str]) -> None:
-    if s.host < s.device:
-        out.append(f"{name}: " + SMALL_HOST_WARNING.format(host=s.host, device=s.device))
-    elif ratio < 2:
+def _worker_warnings(s: _Sized, ratio: float, model: ModelFacts) -> list[str]:
+    out = []
+    if s.hicache and s.host < s.device:
+        out.append(SMALL_HOST_WARNING.format(host=s.host, device=s.device))
+    elif s.hicache and ratio < 2:
         out.append(
-            f"{name}: host/device ratio {ratio:.2f} < 2: little room in host memory for "
-            "prefetch beyond what the GPU already holds"
+            f"host/device ratio {ratio:.2f} < 2: little room in host memory for prefetch beyond "
+            "what the GPU already holds"
         )
+    if model.context_len and s.device < model.context_len:
+        out.append(
+            f"the device pool ({s.device:,} tokens per rank) is smaller than the model's context "
+            f"length ({model.context_len:,}): one long request cannot fit on the GPU; raise --tp "
+            "or use larger GPUs"
+        )
+    return out
 
 
 def _storage_warnings(request: PlanRequest, model: ModelFacts) -> list[str]:
