@@ -119,3 +119,18 @@ def test_quiet_printer_hides_child_output_only():
     p.line("w", "chatter")
     p.notice("problem", problem=True)
     assert err.getvalue() == "hicachectl: problem\n"
+
+
+def test_absolute_path_names_fall_back_to_the_model_list():
+    # 1.6.1's /ready route cannot address a served name like "/models/llama" (404 always);
+    # the model being listed in /v1/models is the equivalent signal.
+    url = readiness.frontend_ready_url("127.0.0.1", 8000, "/models/llama")
+    listed = {"object": "list", "data": [{"id": "/models/llama", "object": "model"}]}
+    answers = {
+        url: (404, {"message": "Model not found"}),
+        "http://127.0.0.1:8000/v1/models": (200, listed),
+    }
+    check = readiness.make_ready_check({"frontend": ("frontend", url)}, get=answers.__getitem__)
+    assert check({"frontend"}) == {"frontend"}
+    answers["http://127.0.0.1:8000/v1/models"] = (200, {"object": "list", "data": []})
+    assert check({"frontend"}) == set()

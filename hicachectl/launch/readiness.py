@@ -12,7 +12,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from hicachectl.launch.bootcheck import strip_ansi
 
@@ -76,11 +76,22 @@ def make_ready_check(
             kind, url = urls[name]
             status, body = get(url)
             ok = frontend_is_ready if kind == "frontend" else worker_is_ready
-            if ok(status, body):
+            if ok(status, body) or (kind == "frontend" and status == 404 and _listed(url, get)):
                 ready.add(name)
         return ready
 
     return check
+
+
+def _listed(ready_url: str, get: Callable[[str], tuple[int, dict | None]]) -> bool:
+    """Fallback for names the /ready route cannot address (1.6.1 answers 404 for a served name
+    that is an absolute path, e.g. ``/models/llama``): the model listed in ``/v1/models``.  That
+    is equivalent: a disaggregated model is listed only once every worker type is present."""
+    base, _, rest = ready_url.partition("/v1/models/")
+    name = unquote(rest.removesuffix("/ready"))
+    status, body = get(f"{base}/v1/models")
+    data = body.get("data") if status == 200 and body else None
+    return isinstance(data, list) and any(isinstance(m, dict) and m.get("id") == name for m in data)
 
 
 # Phase markers, checked in order; the latest one seen wins.  SGLang and Dynamo texts.

@@ -1,0 +1,168 @@
+"""Launch overhead and teardown, measured side by side in one run.
+
+    .venv/bin/python bench/bench_launch.py [--python .venv-dynamo/bin/python] [--rounds 5]
+
+For each round, alternating:
+  * by hand: Popen the same frontend and mocker (same argv, same environment as launch builds
+    them) and poll the frontend's /v1/models/<name>/ready and the worker's /health every 50 ms;
+    time from the first Popen to both ready;
+  * hicachectl: run `hicachectl launch --engine mocker --plan plan.json -q` as a subprocess and
+    poll the same URLs the same way; time from starting the command to both ready (this
+    includes Python start-up, planning input, pre-flight and spawning); then SIGINT it and time
+    until it has exited with every child gone (teardown).
+Prints medians and the ratio hicachectl / by hand (target <= 1.2) and the teardown (< 2 s).
+Needs Dynamo (scripts/install-dynamo.sh); a plan is made with `hicachectl plan` on the
+bundled dev profile and a generated rehearsal model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hicachectl.launch import readiness  # noqa: E402
+from hicachectl.launch.rehearsal_model import write_rehearsal_model  # noqa: E402
+from hicachectl.launch.runner import mocker_model  # noqa: E402
+from hicachectl.launch.specs import Settings, build_children  # noqa: E402
+from hicachectl.models import Plan  # noqa: E402
+
+
+def free_port() -> int:
+    while True:
+        port = random.randrange(20000, 32000)  # Dynamo reads DYN_SYSTEM_PORT as i16
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        return port
+
+
+def make_plan(work: Path, model: Path) -> Path:
+    http, system = free_port(), free_port()
+    out = subprocess.run(
+        [sys.executable, "-m", "hicachectl", "plan", "--profile", "dev", "--model", str(model),
+         "--http-port", str(http), "--format", "json"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    data = json.loads(out)
+    for p in data["processes"]:
+        if p["role"] != "frontend":
+            p["ports"]["system"] = system
+            p["env"]["DYN_SYSTEM_PORT"] = str(system)
+    path = work / "plan.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def wait_ready(urls: dict[str, tuple[str, str]], t0: float, timeout: float = 60.0) -> float:
+    check = readiness.make_ready_check(urls)
+    pending = set(urls)
+    while pending:
+        pending -= check(pending)
+        if not pending:
+            break
+        if time.perf_counter() - t0 > timeout:
+            raise RuntimeError(f"not ready: {sorted(pending)}")
+        time.sleep(0.05)
+    return time.perf_counter() - t0
+
+
+def by_hand(plan: Plan, python: str, run_dir: Path) -> float:
+    s = mocker_model(plan, Settings(python=python, run_dir=run_dir, engine="mocker", loopback=True))
+    children = build_children(plan, s, dict(os.environ))
+    run_dir.mkdir(parents=True)
+    procs = []
+    t0 = time.perf_counter()
+    try:
+        for c in children:
+            procs.append(
+                subprocess.Popen(
+                    c.argv, env=c.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )  # fmt: skip
+        return wait_ready({c.name: c.probe for c in children if c.probe}, t0)
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.wait()
+
+
+def with_hicachectl(plan_path: Path, plan: Plan, python: str, run_dir: Path) -> tuple[float, float]:
+    s = Settings(python=python, run_dir=run_dir, engine="mocker", loopback=True)
+    urls = {c.name: c.probe for c in build_children(plan, s, {}) if c.probe}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hicachectl", "launch", "--engine", "mocker", "--plan", str(plan_path),
+         "--python", python, "--run-dir", str(run_dir), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        ready = wait_ready(urls, t0)
+        children = json.loads((run_dir / "children.json").read_text())
+        t1 = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        while any(_alive(c["pid"]) for c in children):
+            time.sleep(0.01)
+        return ready, time.perf_counter() - t1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_py = os.environ.get("HICACHECTL_DYNAMO_PYTHON") or str(ROOT / ".venv-dynamo/bin/python")
+    ap.add_argument("--python", default=default_py, help="interpreter with Dynamo installed")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    if not Path(args.python).exists():
+        print(f"no Dynamo at {args.python}: run bash scripts/install-dynamo.sh", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-launch-") as tmp:
+        work = Path(tmp)
+        model = write_rehearsal_model(work / "model")
+        plan_path = make_plan(work, model)
+        plan = Plan.model_validate_json(plan_path.read_text())
+        hand, tool, teardown = [], [], []
+        for i in range(args.rounds):
+            hand.append(by_hand(plan, args.python, work / f"hand-{i}"))
+            r, t = with_hicachectl(plan_path, plan, args.python, work / f"tool-{i}")
+            tool.append(r)
+            teardown.append(t)
+            print(
+                f"round {i + 1}: by hand {hand[-1]:.3f} s, hicachectl {r:.3f} s, teardown {t:.3f} s"
+            )
+    h, t, d = statistics.median(hand), statistics.median(tool), statistics.median(teardown)
+    print(f"median time to ready: by hand {h:.3f} s, hicachectl launch {t:.3f} s")
+    print(f"ratio hicachectl / by hand: {t / h:.2f}x (target <= 1.2x); fixed overhead {t - h:.3f} s")
+    print(f"median teardown after SIGINT: {d:.3f} s (target < 2 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
