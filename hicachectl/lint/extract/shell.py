@@ -40,6 +40,7 @@ _NO_DESCEND = frozenset(
 )
 _DECL = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_NESTING = _SHELLS | {"eval"}
 _MAX_NESTING = 4  # eval inside bash -c inside eval ...
 
 
@@ -217,8 +218,11 @@ class _Walker:
             return
         background = _is_background(node)
         prog = posixpath.basename(tokens[0].text)
-        if self.depth < _MAX_NESTING and self._nested(prog, tokens, words, env, background):
-            return
+        if self.depth < _MAX_NESTING and prog in _NESTING:
+            from hicachectl.lint.extract.shell_nested import run_nested
+
+            if run_nested(self, prog, tokens, words, env, background):
+                return
         if prog == "env":
             for tok in tokens[1:]:
                 if "=" in tok.text and not tok.text.startswith("-"):
@@ -241,76 +245,6 @@ class _Walker:
             cmd.context["nested_depth"] = self.depth
         self.result.commands.append(cmd)
         self.placed.append((cmd, node.start_point[0], node.end_point[0]))
-
-    def _nested(self, prog, tokens, words, env, background) -> bool:
-        """eval STRING / bash -c STRING: re-parse the string as shell, mapped into the file."""
-        script_idx = None
-        if prog == "eval" and len(tokens) > 1:
-            via = "eval"
-            script_idx = 1
-        elif prog in _SHELLS:
-            via = f"{prog} -c"
-            for i, tok in enumerate(tokens[1:], 1):
-                t = tok.text
-                if t.startswith("-") and not t.startswith("--") and "c" in t[1:]:
-                    script_idx = i + 1
-                    break
-                if not t.startswith("-"):
-                    return False
-        if script_idx is None or script_idx >= len(tokens):
-            return False
-        if prog == "eval":
-            script = " ".join(t.text for t in tokens[1:])
-            known = all(t.known for t in tokens[1:])
-        else:
-            script, known = tokens[script_idx].text, tokens[script_idx].known
-        if not known:
-            return False
-        node = next((w for w in words if self.span(w) == tokens[script_idx].span), words[0])
-        rowmap = self._string_rowmap(tokens[script_idx], node.start_point[0], script)
-        inner = ShellResult()
-        sub = _Walker(
-            script,
-            self.path,
-            rowmap,
-            self.host_format,
-            self.group,
-            self.vars,
-            inner,
-            self.depth + 1,
-        )
-        sub.run()
-        from hicachectl.lint.extract.shell_breaks import find_breaks
-
-        kept = find_breaks(sub, inner.findings)
-        for cmd in kept:
-            cmd.env = {**env, **cmd.env}
-            cmd.background = cmd.background or background
-            cmd.context.setdefault("via", via)
-        self.result.commands.extend(kept)
-        self.result.findings.extend(inner.findings)
-        return True
-
-    def _string_rowmap(self, tok: Token, srow: int, script: str) -> RowMap:
-        """Rows of a re-parsed string: first row after the quote, later rows as in the file."""
-        raw = tok.raw
-        line, col = tok.span.line, tok.span.col
-        var = None
-        if raw.startswith(("$", '"$')):
-            name = raw.strip('"${}')
-            var = self.vars.get(name)
-        if var is not None and var.origin is not None:
-            line, col = var.origin
-        elif not raw.startswith(("'", '"', "$'")):
-            col -= 1  # unquoted word: content starts at the token itself
-        elif raw.startswith("$'"):
-            col += 1
-        rows = [(line, col)]
-        if var is None or var.origin is None:
-            for i in range(1, script.count("\n") + 1):
-                fl, fc = self.rowmap.line_col(srow + i, 0)
-                rows.append((fl, fc - 1))
-        return RowMap(tuple(rows))
 
 
 def _is_background(node) -> bool:

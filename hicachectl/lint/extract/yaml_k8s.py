@@ -272,7 +272,9 @@ def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
         name = meta_name.value if meta_name is not None and meta_name.kind == "str" else ""
         base = {"k8s_kind": kind, "doc_index": i, "k8s_name": name}
         if kind == "DynamoGraphDeployment":
-            _dgd(d, i, api, name, configmaps, ex, base)
+            from hicachectl.lint.extract.yaml_dgd import extract_dgd
+
+            extract_dgd(d, i, api, name, configmaps, ex, base)
         elif kind in _POD_SPEC:
             spec = d.path(*_POD_SPEC[kind])
             if spec is None:
@@ -289,85 +291,6 @@ def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
             configmap_configs(d, i, ex)
         _annotation_suppressions(d, ex)
     link_mounted_configs(ex)
-
-
-def _dgd(d, i, api, name, configmaps, ex, base) -> None:
-    spec = d.get("spec")
-    if spec is None:
-        return
-    dgd_env: dict[str, str] = {}
-    dgd_spans: dict[str, Span] = {}
-    _env(spec.get("envs"), dgd_env, dgd_spans)
-    base = {
-        **base,
-        "dgd_name": name,
-        "dgd_api": api.rsplit("/", 1)[-1],
-        "backend_framework": spec.text("backendFramework") or "",
-    }
-    if spec.get("services") is not None:  # v1alpha1
-        for k, svc in spec.get("services").value if spec.get("services").kind == "map" else []:
-            if svc.kind != "map":
-                continue
-            ctx = {
-                **base,
-                "service": k.value,
-                "component_type": svc.text("componentType") or "",
-                "sub_component_type": svc.text("subComponentType") or "",
-            }
-            _replicas_limits(svc, ctx)
-            env, spans = dict(dgd_env), dict(dgd_spans)
-            _env(svc.get("envs"), env, spans)
-            main = svc.path("extraPodSpec", "mainContainer") or YNode("map", [], _Mark(k))
-            pod = _Pod(
-                ex, configmaps, svc.path("extraPodSpec", "volumes"), f"{ex.path}#{i}:{k.value}", ctx
-            )
-            pod.container(main, env, spans, {}, _implicit(ctx["component_type"]))
-    for comp in (spec.get("components") or spec).items():  # v1beta1
-        if comp.kind != "map":
-            continue
-        cname = comp.text("name") or ""
-        ctx = {**base, "service": cname, "component_type": comp.text("type") or ""}
-        _replicas_limits(comp, ctx)
-        pspec = comp.path("podTemplate", "spec")
-        holder = pspec.get("containers") if pspec is not None else None
-        containers = [c for c in holder.items() if c.kind == "map"] if holder is not None else []
-        main = next(
-            (c for c in containers if c.text("name") == "main"),
-            containers[0] if containers else YNode("map", [], _Mark(comp)),
-        )
-        pod = _Pod(
-            ex,
-            configmaps,
-            pspec.get("volumes") if pspec is not None else None,
-            f"{ex.path}#{i}:{cname}",
-            ctx,
-        )
-        env, spans = dict(dgd_env), dict(dgd_spans)
-        _env(comp.get("envs"), env, spans)
-        pod.container(main, env, spans, {}, _implicit(ctx["component_type"]))
-
-
-def _implicit(component_type: str) -> list[str] | None:
-    return ["python3", "-m", "dynamo.frontend"] if component_type == "frontend" else None
-
-
-class _Mark:
-    """A YAML mark at a node's position, for synthetic nodes."""
-
-    def __init__(self, node: YNode) -> None:
-        self.line, self.column = node.line - 1, node.col - 1
-
-
-def _replicas_limits(node: YNode, ctx: dict) -> None:
-    r = _int(node.get("replicas"))
-    if r is not None:
-        ctx["replicas"] = r
-    lim = node.path("resources", "limits")
-    if lim is not None:
-        _limits(lim, ctx)
-    nc = _int(node.path("multinode", "nodeCount"))
-    if nc is not None:
-        ctx["multinode_node_count"] = nc
 
 
 def _annotation_suppressions(d: YNode, ex: Extraction) -> None:
