@@ -320,3 +320,39 @@ def test_dynamo_disagg_config_section(tmp_path):
 def test_config_equals_form_round_trips():
     pc = parse_command(M + ["--config=x.yaml"])
     assert pc.values["config"] == "x.yaml" and "--config=x.yaml" in pc.canonical_argv
+
+
+@pytest.mark.parametrize(
+    "head,entry,env",
+    [
+        (["docker", "run", "--entrypoint", "python3", "-e", "A=1", "--env=B=2", "-eC=3", "img",
+          "-m", "dynamo.sglang"], "dynamo.sglang", {"A": "1", "B": "2", "C": "3"}),
+        (["docker", "run", "--entrypoint=sglang", "img", "serve"], "sglang serve", {}),
+        (["podman", "container", "run", "img", "sglang", "serve"], "sglang serve", {}),
+        (["sudo", "-E", "-u", "root", "python3", "-m", "sglang.launch_server"], "sglang.launch_server", {}),
+        (["timeout", "--signal=TERM", "5m", "python", "-m", "sglang.launch_server"], "sglang.launch_server", {}),
+        (["taskset", "0xff", "python", "-m", "sglang.launch_server"], "sglang.launch_server", {}),
+        (["/usr/bin/python3.11", "-X", "dev", "-m", "dynamo.mocker"], "dynamo.mocker", {}),
+        (["uv", "run", "-m", "dynamo.frontend"], "dynamo.frontend", {}),
+    ],
+)  # fmt: skip
+def test_more_wrappers(head, entry, env):
+    pc = parse_command([*head, "--model-path", "m"], sglang_version="0.5.21")
+    assert (pc.entrypoint, pc.env, pc.entry_index) == (entry, env, len(head))
+
+
+@pytest.mark.parametrize(
+    "tokens,message,index",
+    [
+        (["python", "-m", "foo.bar"], "unknown entry point: python -m foo.bar", 2),
+        (["python", "script.py"], "unknown entry point: python without -m MODULE", 1),
+        (["sglang", "generate"], "unknown entry point: sglang without serve", 0),
+        (["docker", "build", "."], "unknown entry point: docker build", 0),
+    ],
+)
+def test_unknown_entry_points(tokens, message, index):
+    pc = parse_command(tokens)
+    assert pc.entrypoint == "unknown" and (pc.fatal.message, pc.fatal.token_index) == (
+        message,
+        index,
+    )

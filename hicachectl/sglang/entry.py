@@ -124,7 +124,9 @@ def find_entry(tokens: list[str]) -> Entry:
             pid = False
             while j < n and tokens[j].startswith("-"):
                 pid |= tokens[j] in ("-p", "--pid") or (
-                    tokens[j].startswith("-") and not tokens[j].startswith("--") and "p" in tokens[j]
+                    tokens[j].startswith("-")
+                    and not tokens[j].startswith("--")
+                    and "p" in tokens[j]
                 )
                 j += 1
             i = j + 1  # MASK or LIST
@@ -136,7 +138,11 @@ def find_entry(tokens: list[str]) -> Entry:
             if j < n and tokens[j] == "container":
                 j += 1
             if j >= n or tokens[j] != "run":
-                e.problem = ("entrypoint", f"unknown entry point: {t} {tokens[j] if j < n else ''}".rstrip(), i)
+                e.problem = (
+                    "entrypoint",
+                    f"unknown entry point: {t} {tokens[j] if j < n else ''}".rstrip(),
+                    i,
+                )
                 return e
             j += 1
             entrypoint = None
@@ -193,9 +199,10 @@ def find_entry(tokens: list[str]) -> Entry:
             e.problem = ("entrypoint", "unknown entry point: python without -m MODULE", where)
             return e
         elif base == "sglang":
-            if i + 1 < n and tokens[i + 1] == "serve":
+            nxt = i + advance  # with a docker --entrypoint, i already points past it
+            if nxt < n and tokens[nxt] == "serve":
                 e.entrypoint = "sglang serve"
-                e.start = i + 2
+                e.start = nxt + 1
                 _serve_positional(e, tokens)
                 return e
             e.problem = ("entrypoint", "unknown entry point: sglang without serve", i)
