@@ -293,7 +293,7 @@ def _decode_backup(model: ModelFacts, device: int, page: int) -> int:
 
 def _worker_warnings(s: _Sized, ratio: float, model: ModelFacts) -> list[str]:
     out = []
-    if s.hicache and s.host < s.device:
+    if s.hicache and s.host <= s.device:  # SGLang warns unless host > device (§3.2)
         out.append(SMALL_HOST_WARNING.format(host=s.host, device=s.device))
     elif s.hicache and ratio < 2:
         out.append(
