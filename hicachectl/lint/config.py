@@ -212,7 +212,7 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
 
 def load_config(path: str | Path) -> Settings:
     p = Path(path)
-    if not p.is_file():
+    if not p.exists() or p.is_dir():
         raise InputError(where(p, "config file not found"))
     sec = _section(p, _read_toml(p))
     return settings_from_table(sec or {}, p)
