@@ -37,9 +37,13 @@ def test_agg_script_worker_and_frontend():
     assert worker.env_spans["DYN_SYSTEM_PORT"].line == 17
     # "$MODEL" expands to the value assigned on line 7; the array expands to three tokens
     assert _texts(worker)[3:5] == ["--model-path", "Qwen/Qwen3-0.6B"]
-    assert _texts(worker)[-3:] == ["--enable-hierarchical-cache", "--hicache-ratio", "2"]
-    arr = worker.tokens[-3:]
-    assert arr[0].span == arr[2].span == Span(26, 3, 26, 20)
+    # EXTRA_ARGS is appended to only inside an `if`: after it, its value is unknown
+    last = worker.tokens[-1]
+    assert (last.text, last.known, last.span) == (
+        '"${EXTRA_ARGS[@]}"'.strip('"'),
+        False,
+        Span(26, 3, 26, 20),
+    )
     assert _tok(worker, "--page-size").span == Span(21, 3, 21, 13)
     assert worker.group == front.group == str(FIX / "agg.sh")
     assert ex.file_env["MODEL"] == "Qwen/Qwen3-0.6B"
@@ -193,3 +197,22 @@ def test_non_ascii_columns_are_characters():
     ex = _src('echo "é" ; python -m sglang.launch_server --tp 2\n')
     cmd = ex.commands[1]
     assert _tok(cmd, "--tp").span.col == 43
+
+
+def test_conditional_and_subshell_assignments():
+    text = (
+        "A=1\nB=x\nif true; then A=2; C=3; B=x; fi\n"
+        "( A=9 )\n"
+        "start() { local L=5; sgl --in $L; }\n"
+        '[ -n "$Z" ] || D=4\n'
+        "sgl $A $B $C $D\n"
+    )
+    ex = _src(text)
+    inner, last = [c for c in ex.commands if c.tokens[0].text == "sgl"]
+    assert [(t.text, t.known) for t in inner.tokens[1:]] == [("--in", True), ("5", True)]
+    assert [(t.text, t.known) for t in last.tokens[1:]] == [
+        ("$A", False),
+        ("x", True),
+        ("$C", False),
+        ("$D", False),
+    ]

@@ -38,6 +38,20 @@ _NO_DESCEND = frozenset(
         "test_command",
     }
 )
+# Blocks whose assignments are not certain to happen (or, for subshells, to persist).
+_SCOPES = frozenset(
+    {
+        "if_statement",
+        "case_statement",
+        "while_statement",
+        "for_statement",
+        "c_style_for_statement",
+        "function_definition",
+        "list",
+        "subshell",
+        "pipeline",
+    }
+)
 _DECL = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 _NESTING = _SHELLS | {"eval"}
@@ -109,9 +123,12 @@ class _Walker:
         tree = parser().parse(self.data)
         if tree.root_node.has_error and self.depth == 0 and self.syntax_notes:
             self._syntax_note(tree.root_node)
-        stack = [tree.root_node]
+        stack: list = [tree.root_node]
         while stack:
             node = stack.pop()
+            if isinstance(node, tuple):  # leaving a conditional block or a subshell
+                self._leave(*node)
+                continue
             t = node.type
             if t == "command":
                 self._command(node)
@@ -120,7 +137,24 @@ class _Walker:
             elif t == "declaration_command":
                 self._declaration(node)
             elif t not in _NO_DESCEND:
+                if t in _SCOPES:
+                    stack.append((t, dict(self.vars.values)))
                 stack.extend(reversed(node.children))
+
+    def _leave(self, kind: str, before: dict) -> None:
+        """After a block that may not run (if/case/loop/function/&&), a variable it changed
+        is unknown; a subshell's assignments do not reach its parent at all."""
+        if kind in ("subshell", "pipeline"):
+            self.vars.values = before
+            return
+        cur = self.vars.values
+        for name, var in list(cur.items()):
+            old = before.get(name)
+            if old is var or (
+                old is not None and old.known and var.known and old.value == var.value
+            ):
+                continue
+            cur[name] = Var(var.value, False)
 
     def _syntax_note(self, root) -> None:
         """One note at the first ERROR/MISSING node: tree-sitter recovers, we say where."""
