@@ -27,6 +27,7 @@ from hicachectl.models import (
 )
 from hicachectl.plan_argv import resolve_role
 from hicachectl.profiles import PlanRequest
+from hicachectl.sglang.flags import nearest_sglang_table
 
 # SGLang's host<device warning (§3.2), with its missing spaces.
 SMALL_HOST_WARNING = (
@@ -90,6 +91,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     # Device pool per role (default mem-fraction-static depends on the role).
     by_gpu = {g.index: g for g in hardware.gpus}
     notes: list[str] = []
+    table, exact = nearest_sglang_table(request.sglang_version)
+    if not exact:
+        notes.append(
+            f"sglang {request.sglang_version}: no flag table of its own; its flags and rules "
+            f"are taken from {table}"
+        )
     device: dict[str, int] = {}
     mfs_used: dict[str, float] = {}
     for slot in slots:

@@ -68,7 +68,7 @@ class PlanRequest(BaseModel):
     model_config_path: str | None = Field(default=None, alias="model_config")
     served_model_name: str | None = None
     hardware: str | None = None  # snapshot path; None = probe
-    sglang_version: str = DEFAULT_SGLANG_VERSION
+    sglang_version: str = Field(default=DEFAULT_SGLANG_VERSION, pattern=r"^\d+\.\d+\.\d+")
     tp: int = Field(default=1, ge=1)
     dp: int = Field(default=1, ge=1)
     pp: int = Field(default=1, ge=1)
@@ -194,10 +194,15 @@ def merge(request: PlanRequest | None, overrides: dict[str, Any]) -> PlanRequest
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return PlanRequest.model_validate(values)
-    except ValidationError as exc:
+    except ValidationError as exc:  # profile values were checked on load: a CLI value is bad
         from hicachectl.errors import UsageError
 
-        raise UsageError(format_validation_error(exc)) from None
+        lines = []
+        for err in exc.errors():
+            loc = err.get("loc") or ("?",)
+            field = "model_config" if loc[0] == "model_config_path" else str(loc[0])
+            lines.append(f"--{field.replace('_', '-')}: {err.get('msg', 'invalid value')}")
+        raise UsageError("\n".join(lines)) from None
 
 
 def profile_toml(request: PlanRequest, *, name: str | None, description: str = "") -> str:

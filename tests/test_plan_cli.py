@@ -187,6 +187,27 @@ def test_mooncake_rewrite_keeps_sglangs_log_line(cli, tmp_path):
     assert any("MOONCAKE_MASTER" in w for w in p["warnings"])
 
 
+def test_version_without_a_table_is_noted(cli, tmp_path):
+    snap = write_snapshot(tmp_path, gpus=1)
+    cfg = write_model(tmp_path, "gqa", GQA, LLAMA_W)
+    r = cli(
+        "plan",
+        "--hardware",
+        snap,
+        "--model-config",
+        cfg,
+        "--sglang-version",
+        "0.5.22",
+        "--format",
+        "json",
+    )
+    notes = _json(r)["notes"]
+    assert (
+        "sglang 0.5.22: no flag table of its own; its flags and rules are taken from 0.5.21"
+        in notes
+    )
+
+
 @pytest.mark.parametrize("version", ["0.5.21", "0.5.23"])
 def test_target_version_uses_the_canonical_enable_flag(cli, tmp_path, version):
     snap = write_snapshot(tmp_path, gpus=1)
@@ -300,7 +321,12 @@ def test_bad_option_values(cli, tmp_path):
     r = cli(
         "plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--host-memory-fraction", "1.5"
     )
-    assert r.exit_code == 2 and "host_memory_fraction" in r.stderr
+    assert r.exit_code == 2
+    assert (
+        r.stderr == "hicachectl: --host-memory-fraction: Input should be less than or equal to 1\n"
+    )
+    r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--sglang-version", "latest")
+    assert r.exit_code == 2 and r.stderr.startswith("hicachectl: --sglang-version: ")
     r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--prefill-workers", "1")
     assert r.exit_code == 2 and "go together" in r.stderr
     r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--format", "yaml")
