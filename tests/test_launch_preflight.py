@@ -250,3 +250,22 @@ def _has_dynamo() -> bool:
         return importlib.util.find_spec("dynamo.frontend") is not None
     except ModuleNotFoundError:
         return False
+
+
+def test_missing_plan_file(cli, tmp_path):
+    r = cli("launch", "--plan", tmp_path / "nope.json", "--dry-run")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"hicachectl: {tmp_path / 'nope.json'}: No such file or directory"
+
+
+def test_only_process_py_spawns_or_signals():
+    import hicachectl.launch as pkg
+
+    root = Path(pkg.__file__).parent
+    offenders = [
+        p.name
+        for p in root.glob("*.py")
+        if p.name != "process.py"
+        and any(word in p.read_text() for word in ("Popen", "killpg", "os.kill(", "subprocess.run"))
+    ]
+    assert offenders == []
