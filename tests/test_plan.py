@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.plan_helpers import (
     DSA,
@@ -311,3 +313,76 @@ def test_cgroup_limited_pod(cli, tmp_path):
         budget(370 * GiB) // 8, cell, 64
     )
     check_budget(p)
+
+
+def test_plan_from_options(tmp_path):
+    from hicachectl.plan import plan_from_options
+    from hicachectl.probe import load_snapshot
+
+    snap = load_snapshot(write_snapshot(tmp_path, gpus=2))
+    plan = plan_from_options(
+        hardware=snap, model_config=str(write_model(tmp_path, "gqa", GQA, LLAMA_W)), workers=2
+    )
+    assert [w.name for w in plan.workers] == ["worker-0", "worker-1"]
+    assert plan.extra["request"]["workers"] == 2
+
+
+def _facts(config, weights):
+    from hicachectl.modelspec import facts_from_config
+
+    return facts_from_config(config, name="m", weight_bytes=weights)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    avail_gib=st.integers(min_value=9, max_value=4000),
+    limit_gib=st.one_of(st.none(), st.integers(min_value=20, max_value=2000)),
+    workers=st.integers(min_value=1, max_value=4),
+    tp=st.sampled_from([1, 2]),
+    kind=st.sampled_from(["gqa", "mha", "mla", "dsa"]),
+    fraction=st.floats(min_value=0.05, max_value=1.0),
+    page=st.sampled_from([1, 16, 64]),
+)
+def test_never_more_pinned_than_the_budget(avail_gib, limit_gib, workers, tp, kind, fraction, page):
+    from hicachectl.errors import InfeasibleError
+    from hicachectl.models import HardwareSnapshot
+    from hicachectl.plan import build_plan
+    from hicachectl.profiles import PlanRequest
+
+    config = {"gqa": GQA, "mha": MHA, "mla": MLA, "dsa": DSA}[kind]
+    facts = _facts(config, 4 * 10**9)
+    hw = HardwareSnapshot.model_validate(
+        {
+            "hostname": "h",
+            "gpus": [
+                {
+                    "index": i,
+                    "name": "g",
+                    "memory_total_bytes": 80 * GiB,
+                    "memory_free_bytes": 78 * GiB,
+                }
+                for i in range(8)
+            ],
+            "host": {
+                "memory_total_bytes": 4096 * GiB,
+                "memory_available_bytes": avail_gib * GiB,
+                "cgroup_limit_bytes": None if limit_gib is None else limit_gib * GiB,
+                "cgroup_usage_bytes": None if limit_gib is None else 5 * GiB,
+            },
+        }
+    )
+    req = PlanRequest(workers=workers, tp=tp, page_size=page, host_memory_fraction=fraction)
+    try:
+        plan = build_plan(req, hw, facts)
+    except InfeasibleError:
+        return
+    hb = plan.host_budget
+    assert hb.pinned_bytes <= hb.budget_bytes
+    share = hb.budget_bytes // hb.ranks_on_host
+    for w in plan.workers:
+        r = w.per_rank
+        extra = plan.extra["indexer_bytes_per_token"]
+        cell = r.kv_bytes_per_token
+        assert r.host_bytes == r.host_tokens * (cell + extra) <= share
+        bigger = pad((r.hicache_size_gb + 1) * 10**9 // cell, page) * (cell + extra)
+        assert bigger > share  # the size is the largest whole GB that fits
