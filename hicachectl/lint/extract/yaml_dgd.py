@@ -10,7 +10,7 @@ without a command gets the operator's implicit ``python3 -m dynamo.frontend``
 from __future__ import annotations
 
 from hicachectl.lint.extract.yaml_docs import YNode
-from hicachectl.lint.extract.yaml_k8s import _env, _int, _limits, _Pod
+from hicachectl.lint.extract.yaml_k8s import _env, _int, _limits, _Pod, parse_quantity
 from hicachectl.lint.types import Span
 
 
@@ -88,6 +88,9 @@ def _replicas_limits(node: YNode, ctx: dict) -> None:
     lim = node.path("resources", "limits")
     if lim is not None:
         _limits(lim, ctx)
+    shm = node.get("sharedMemorySize")
+    if shm is not None and shm.kind == "str" and parse_quantity(shm.value) is not None:
+        ctx["shared_memory_bytes"] = parse_quantity(shm.value)
     nc = _int(node.path("multinode", "nodeCount"))
     if nc is not None:
         ctx["multinode_node_count"] = nc

@@ -153,6 +153,9 @@ class _Pod:
         limits = c.path("resources", "limits")
         if limits is not None:
             _limits(limits, ctx)
+        request = parse_quantity(_text(c.path("resources", "requests", "memory")))
+        if request is not None:
+            ctx["k8s_memory_request_bytes"] = request
         if c.text("image"):
             ctx["image"] = c.text("image")
         elems = [
@@ -180,9 +183,12 @@ class _Pod:
         for n in elems:
             text, known = _kubelet(n.value, env)
             tokens.append(Token(text, span_of(n), n.value, known))
+        spans = [t.span for t in tokens]  # args may come before command in the YAML
+        first = min((sp.line, sp.col) for sp in spans)
+        last = max((sp.end_line, sp.end_col) for sp in spans)
         self._emit(
             tokens,
-            Span(elems[0].line, elems[0].col, elems[-1].end_line, max(elems[-1].end_col, 1)),
+            Span(*first, *last),
             env,
             env_spans,
             ctx,
@@ -249,6 +255,10 @@ def _limits(limits: YNode, ctx: dict) -> None:
         g = limits.text(key)
         if g and g.isdigit():
             ctx["gpus"] = int(g)
+
+
+def _text(node: YNode | None) -> str | None:
+    return node.value if node is not None and node.kind == "str" else None
 
 
 def _int(node: YNode | None) -> int | None:
