@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,12 @@ class ConfigError(Exception):
     """message: SGLang's text (or a read error naming the file)."""
 
 
-@dataclass(frozen=True)
 class _Rules:
-    store_true_keys: frozenset[str]
-    unsupported: dict[str, str]  # normalised key -> action class name
+    __slots__ = ("store_true_keys", "unsupported")
+
+    def __init__(self, store_true_keys: frozenset[str], unsupported: dict[str, str]):
+        self.store_true_keys = store_true_keys
+        self.unsupported = unsupported  # normalised key -> action class name
 
 
 def _keys(f) -> set[str]:
@@ -92,9 +93,7 @@ def read_yaml(path: str, texts: Mapping[str, str] | None) -> Any:
         raise ConfigError(f"{path}{line}: invalid YAML: {what}") from None
 
 
-def config_tokens(
-    p: Parser, version: str, path: str, texts: Mapping[str, str] | None
-) -> list[str]:
+def config_tokens(p: Parser, version: str, path: str, texts: Mapping[str, str] | None) -> list[str]:
     """The tokens SGLang prepends for ``--config path`` (raises ConfigError)."""
     suffix = Path(path).suffix
     if suffix.lower() not in (".yaml", ".yml"):

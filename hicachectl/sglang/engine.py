@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from hicachectl.sglang.convert import TypeMessage, convert
@@ -27,18 +26,25 @@ class Ambiguous(Exception):
     pass
 
 
-@dataclass(eq=False)
 class Parser:
-    """One argparse parser, compiled once (see :func:`compile_parser`)."""
+    """One argparse parser, compiled once (see :func:`compile_parser`).
 
-    name: str
-    actions: tuple[Flag, ...]
-    opt_map: dict[str, Flag]  # insertion order == argparse's _option_string_actions order
-    order: dict[str, int]
-    sorted_opts: list[str]
-    has_negative_opts: bool
-    defaults: dict[str, Any]
-    cache: dict[str, Any] = field(default_factory=dict)
+    ``opt_map`` keeps argparse's ``_option_string_actions`` insertion order, which is the
+    order ambiguity messages list their matches in.
+    """
+
+    __slots__ = ("name", "actions", "opt_map", "order", "sorted_opts", "has_negative_opts",
+                 "defaults", "cache")  # fmt: skip
+
+    def __init__(self, name, actions, opt_map, order, sorted_opts, has_negative_opts, defaults):
+        self.name: str = name
+        self.actions: tuple[Flag, ...] = actions
+        self.opt_map: dict[str, Flag] = opt_map
+        self.order: dict[str, int] = order
+        self.sorted_opts: list[str] = sorted_opts
+        self.has_negative_opts: bool = has_negative_opts
+        self.defaults: dict[str, Any] = defaults
+        self.cache: dict[Any, Any] = {}
 
     def classify(self, tok: str) -> tuple[Flag | None, str, str | None] | None:
         """argparse ``_parse_optional``: None = a positional ('A'); else an option ('O')."""
@@ -118,35 +124,29 @@ def compile_parser(name: str, actions: tuple[Flag, ...]) -> Parser:
             except Exception:  # noqa: BLE001 - upstream would crash; keep the raw text
                 pass
         defaults[a.dest] = d
-    return Parser(
-        name=name,
-        actions=actions,
-        opt_map=opt_map,
-        order=order,
-        sorted_opts=sorted(opt_map),
-        has_negative_opts=any(_NEGATIVE.match(o) for o in opt_map),
-        defaults=defaults,
-    )
+    negative = any(_NEGATIVE.match(o) for o in opt_map)
+    return Parser(name, actions, opt_map, order, sorted(opt_map), negative, defaults)
 
 
-@dataclass
 class Hit:
     """One action taken: ``pos`` is the option token's index in the list given to run()."""
 
-    flag: Flag
-    option: str
-    args: list[str]
-    pos: int
-    value: Any  # what the action stored (after conversion)
+    __slots__ = ("flag", "option", "args", "pos", "value")
+
+    def __init__(self, flag: Flag, option: str, args: list[str], pos: int, value: Any):
+        self.flag, self.option, self.args, self.pos = flag, option, args, pos
+        self.value = value  # what the action stored (after conversion), or SUPPRESS
 
 
-@dataclass
 class Outcome:
-    hits: list[Hit] = field(default_factory=list)
-    extras: list[int] = field(default_factory=list)
-    abbrevs: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, token, option)
-    # (code, message, pos or None, canonical flag or None)
-    error: tuple[str, str, int | None, str | None] | None = None
+    __slots__ = ("hits", "extras", "abbrevs", "error")
+
+    def __init__(self) -> None:
+        self.hits: list[Hit] = []
+        self.extras: list[int] = []  # positions argparse leaves over
+        self.abbrevs: list[tuple[int, str, str]] = []  # (pos, token, option)
+        # (code, message, pos or None, canonical flag or None)
+        self.error: tuple[str, str, int | None, str | None] | None = None
 
 
 def _arg_name(f: Flag) -> str:
@@ -334,7 +334,9 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
         else:
             cnt = _count(f.nargs, pat[start + 1 :])
             if isinstance(cnt, str):
-                raise _ArgError("missing-value", f"argument {_arg_name(f)}: {cnt}", start, f.canonical)
+                raise _ArgError(
+                    "missing-value", f"argument {_arg_name(f)}: {cnt}", start, f.canonical
+                )
             stop = start + 1 + cnt
             todo.append((f, tokens[start + 1 : stop], option))
             break

@@ -10,11 +10,22 @@ token is taken as bare server flags (``sglang serve`` flags).
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
 
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+def _is_assign(t: str) -> bool:
+    """``NAME=value`` as a shell prefix assignment (no regex: this runs at every start-up)."""
+    name, eq, _ = t.partition("=")
+    return bool(eq) and name.isidentifier() and name.isascii()
+
+
+def _is_python(base: str) -> bool:
+    """python, python3, python3.11 (and nothing else)."""
+    if not base.startswith("python"):
+        return False
+    rest = base[6:]
+    major, _, minor = rest.partition(".")
+    return rest == "" or (major.isdigit() and (minor == "" and "." not in rest or minor.isdigit()))
+
 
 MODULES = {
     "dynamo.sglang": "dynamo.sglang",
@@ -53,13 +64,15 @@ _UV_VALUED = set(
 _PY_VALUED = {"-X", "-W", "-Q"}
 
 
-@dataclass
 class Entry:
-    entrypoint: str = "unknown"
-    start: int = 0  # index of the first flag token after the entry point
-    env: dict[str, str] = field(default_factory=dict)
-    problem: tuple[str, str, int | None] | None = None  # (code, message, token index)
-    positional_model: bool = False  # `sglang serve MODEL`
+    __slots__ = ("entrypoint", "start", "env", "problem", "positional_model")
+
+    def __init__(self) -> None:
+        self.entrypoint = "unknown"
+        self.start = 0  # index of the first flag token after the entry point
+        self.env: dict[str, str] = {}
+        self.problem: tuple[str, str, int | None] | None = None  # (code, message, index)
+        self.positional_model = False  # `sglang serve MODEL`
 
 
 def _skip_opts(tokens: list[str], i: int, valued: set[str]) -> int:
@@ -93,7 +106,7 @@ def find_entry(tokens: list[str]) -> Entry:
         else:
             t, advance = tokens[i], 1
         base = os.path.basename(t)
-        if _ASSIGN.match(t) and advance:
+        if advance and _is_assign(t):
             k, v = t.split("=", 1)
             e.env[k] = v
             i += 1
@@ -180,7 +193,7 @@ def find_entry(tokens: list[str]) -> Entry:
                 if "=" not in opt and opt in _UV_VALUED:
                     j += 1
             i = j
-        elif _PYTHON.match(base):
+        elif _is_python(base):
             j = i + advance
             while j < n and tokens[j].startswith("-") and tokens[j] != "-":
                 opt = tokens[j]

@@ -9,7 +9,6 @@ refuse to start, else 0.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +18,25 @@ from hicachectl.errors import UsageError
 
 # SGLang fields holding credentials; their values are never printed.
 SECRET_FIELDS = frozenset({"api_key", "admin_api_key", "ssl_keyfile_password"})
-_SECRET_OPT = re.compile(r"^--?[\w-]*(api[-_]?key|password|passwd|secret|token)s?$", re.I)
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?(\.post\d+)?$")
+_SECRET_WORDS = ("apikey", "apikeys", "password", "passwd", "secret", "token")
+
+
+def _is_secret_opt(name: str) -> bool:
+    """--api-key, --hf-token, --db-password, ... (but not --max-total-tokens)."""
+    if not name.startswith("-"):
+        return False
+    flat = name.lstrip("-").replace("-", "").replace("_", "").lower()
+    return flat.endswith(_SECRET_WORDS)
+
+
+def _is_version(v: str) -> bool:
+    """0.5.23, 0.5.24rc1, 0.5.23.post1: digits first, at most four dotted parts."""
+    parts = v.split(".")
+    return (
+        1 <= len(parts) <= 4
+        and v[:1].isdigit()
+        and all(p and (p.isalnum() and p.isascii()) for p in parts)
+    )
 
 
 def _clean(s: Any) -> str:
@@ -33,7 +49,7 @@ def _secrets(argv: Sequence[str], values: dict[str, Any]) -> list[str]:
     found = {str(values[f]) for f in SECRET_FIELDS if values.get(f)}
     for i, t in enumerate(argv):
         name, eq, val = t.partition("=")
-        if _SECRET_OPT.match(name):
+        if _is_secret_opt(name):
             if eq and val:
                 found.add(val)
             elif not eq and i + 1 < len(argv):
@@ -70,7 +86,7 @@ def run_resolve(
 
     if not argv:
         raise UsageError("no command given: hicachectl resolve [OPTIONS] -- ARGV...")
-    if sglang_version is not None and not _VERSION.match(sglang_version):
+    if sglang_version is not None and not _is_version(sglang_version):
         raise UsageError(f"--sglang-version: not a version number: {_clean(sglang_version)!r}")
     version, note = target_sglang_version(sglang_version)
     facts, model_path = None, None
