@@ -2,21 +2,19 @@
 and host pool per rank, the host budget shared by every rank on the host, and the resolved
 worker and frontend processes.
 
-Arithmetic lives in :mod:`hicachectl.sizing`, ports/env/argv shapes in
+Arithmetic lives in :mod:`hicachectl.sizing` (host pools: :mod:`hicachectl.plan_host`), ports/env/argv shapes in
 :mod:`hicachectl.dynamo.topology`, SGLang's rewrite rules only in the resolver
 (:mod:`hicachectl.sglang.resolver`), which checks every worker argv this module emits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from hicachectl import sizing
 from hicachectl.dynamo import topology
 from hicachectl.errors import InfeasibleError, InputError
 from hicachectl.models import (
-    GB,
     Adjustment,
     HardwareSnapshot,
     HostBudget,
@@ -26,6 +24,7 @@ from hicachectl.models import (
     WorkerPlan,
 )
 from hicachectl.plan_argv import resolve_role
+from hicachectl.plan_host import Sized, host_budget, size_host
 from hicachectl.profiles import PlanRequest
 from hicachectl.sglang.flags import nearest_sglang_table
 
@@ -35,17 +34,6 @@ SMALL_HOST_WARNING = (
     "L2 cache effectiveness is reduced.Consider increasing --hicache-ratio (or --hicache-size) "
     "for higher L2 cache hit rate."
 )
-
-
-@dataclass(frozen=True)
-class _Sized:
-    """One role's per-rank numbers before they become a PerRank."""
-
-    device: int
-    host: int
-    size_gb: int
-    host_bytes: int
-    hicache: bool  # False: a decode retraction-backup pool, not HiCache
 
 
 def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFacts) -> Plan:
@@ -129,8 +117,8 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         shown = ", ".join(sorted({f"{v:.3f}" for v in mfs_used.values()}))
         notes.append(f"--mem-fraction-static not given: SGLang's default {shown} assumed")
 
-    budget_info = _host_budget(hardware, request.host_memory_fraction)
-    sized, pinned = _size_host(request, model, slots, device, kv_bpt, idx_bpt, page, budget_info)
+    budget_info = host_budget(hardware, request.host_memory_fraction)
+    sized, pinned = size_host(request, model, slots, device, kv_bpt, idx_bpt, page, budget_info)
     ranks = len(slots) * per_worker
     budget = HostBudget(
         available_bytes=budget_info[0],
@@ -216,89 +204,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     )
 
 
-def _host_budget(hardware: HardwareSnapshot, fraction: float) -> tuple[int, int]:
-    h = hardware.host
-    available = sizing.host_available_bytes(
-        h.memory_available_bytes, h.cgroup_limit_bytes, h.cgroup_usage_bytes
-    )
-    return available, sizing.host_budget_bytes(available, fraction)
-
-
-def _size_host(
-    request: PlanRequest,
-    model: ModelFacts,
-    slots: list[topology.WorkerSlot],
-    device: dict[str, int],
-    kv_bpt: int,
-    idx_bpt: int,
-    page: int,
-    budget_info: tuple[int, int],
-) -> tuple[dict[str, _Sized], int]:
-    """Host pool per rank for every worker; the total never exceeds the budget."""
-    available, budget = budget_info
-    per_worker = request.tp * request.pp * request.dp
-    sized: dict[str, _Sized] = {}
-    fixed = 0  # pinned by pools whose size does not come from the budget share
-    auto: list[topology.WorkerSlot] = []
-    for slot in slots:
-        dev = device[slot.name]
-        if slot.role == "decode" and not request.decode_hicache:
-            tokens = _decode_backup(model, dev, page)
-            nbytes = sizing.host_bytes(tokens, kv_bpt)
-            sized[slot.name] = _Sized(dev, tokens, 0, nbytes, hicache=False)
-            fixed += nbytes * per_worker
-        elif request.hicache_size is not None:
-            tokens = sizing.host_tokens_for_size(request.hicache_size, kv_bpt, page)
-            nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
-            sized[slot.name] = _Sized(dev, tokens, request.hicache_size, nbytes, True)
-            fixed += nbytes * per_worker
-        elif request.hicache_ratio is not None:
-            tokens = sizing.host_tokens_for_ratio(dev, request.hicache_ratio, page)
-            nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
-            sized[slot.name] = _Sized(dev, tokens, 0, nbytes, True)
-            fixed += nbytes * per_worker
-        else:
-            auto.append(slot)
-    if budget <= 0:
-        raise InfeasibleError(
-            f"no host memory left for HiCache: {available / GB:.1f} GB available "
-            f"(min of free DRAM and cgroup headroom) is within SGLang's 10 GiB reserve"
-        )
-    if fixed > budget:
-        what = (
-            f"--hicache-size {request.hicache_size} GB × {len(slots) * per_worker} ranks"
-            if request.hicache_size is not None
-            else f"host pools of {len(slots) * per_worker} ranks"
-        )
-        raise InfeasibleError(sizing.over_budget_message(what, fixed, budget))
-    if auto:
-        ranks = len(auto) * per_worker
-        share = (budget - fixed) // ranks
-        size = sizing.largest_hicache_size_gb(share, kv_bpt, page, idx_bpt)
-        if size < 1:
-            raise InfeasibleError(
-                f"host budget {budget / GB:.1f} GB over {ranks} HiCache ranks leaves "
-                f"{share / GB:.2f} GB per rank, less than the smallest --hicache-size (1 GB)"
-            )
-        tokens = sizing.host_tokens_for_size(size, kv_bpt, page)
-        nbytes = sizing.host_bytes(tokens, kv_bpt, idx_bpt)
-        for slot in auto:
-            sized[slot.name] = _Sized(device[slot.name], tokens, size, nbytes, True)
-    pinned = sum(sized[s.name].host_bytes for s in slots) * per_worker
-    if pinned > budget:  # cannot happen by construction; never hand out such a plan
-        raise InfeasibleError(sizing.over_budget_message("planned host pools", pinned, budget))
-    return sized, pinned
-
-
-def _decode_backup(model: ModelFacts, device: int, page: int) -> int:
-    """A decode worker without HiCache still pins SGLang's retraction-backup pool (§3.3) on a
-    dense MHA model; other models back up to a CPU tensor that is not pre-allocated."""
-    if model.attention != "mha" or model.hybrid:
-        return 0
-    return sizing.decode_backup_tokens(device, model.context_len, page)
-
-
-def _worker_warnings(s: _Sized, ratio: float, model: ModelFacts) -> list[str]:
+def _worker_warnings(s: Sized, ratio: float, model: ModelFacts) -> list[str]:
     out = []
     if s.hicache and s.host <= s.device:  # SGLang warns unless host > device (§3.2)
         out.append(SMALL_HOST_WARNING.format(host=s.host, device=s.device))
