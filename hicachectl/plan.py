@@ -114,8 +114,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         device[slot.name] = tokens
         mfs_used[slot.name] = mfs
     if request.mem_fraction_static is None:
-        shown = ", ".join(sorted({f"{v:.3f}" for v in mfs_used.values()}))
-        notes.append(f"--mem-fraction-static not given: SGLang's default {shown} assumed")
+        by_role = {slot.role: mfs_used[slot.name] for slot in slots}
+        shown = ", ".join(f"{role} {v:.3f}" for role, v in by_role.items())
+        notes.append(
+            f"--mem-fraction-static not given: SGLang's default assumed ({shown}); its CUDA-graph "
+            "reserve is an estimate"
+        )
 
     budget_info = host_budget(hardware, request.host_memory_fraction)
     sized, pinned = size_host(request, model, slots, device, kv_bpt, idx_bpt, page, budget_info)
