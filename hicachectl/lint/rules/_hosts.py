@@ -17,25 +17,17 @@ if TYPE_CHECKING:
 _STOPPERS = frozenset({"kill", "pkill", "killall"})
 
 
-def _pod(v: CommandView) -> str:
-    c = v.cmd.context
-    return str(c.get("pod") or c.get("service") or c.get("component") or id(v.cmd))
-
-
 def _fence(v: CommandView):
     return v.cmd.context.get("fence_line") if v.cmd.host_format == "markdown" else None
 
 
 def host_groups(ctx: FileContext) -> list[list[CommandView]]:
-    """Commands whose host memory adds up: a script, a runbook fence or a compose file is
-    one host; in Kubernetes each pod is scheduled on its own."""
+    """Commands whose host memory adds up: a script, a runbook fence, a compose file, a
+    Kubernetes pod (each pod is scheduled on its own)."""
     out: dict[tuple, list[CommandView]] = {}
     for v in ctx.views:
-        if v.cmd.host_format == "k8s":
-            key: tuple = (v.cmd.group, _pod(v))
-        else:
-            key = (v.cmd.group, _fence(v))
-        out.setdefault(key, []).append(v)
+        # The extractor groups Kubernetes commands per pod (a DGD service, a workload).
+        out.setdefault((v.cmd.group, _fence(v)), []).append(v)
     return list(out.values())
 
 
@@ -45,8 +37,8 @@ def port_groups(ctx: FileContext) -> list[list[CommandView]]:
     out: dict[tuple, list[CommandView]] = {}
     for v in ctx.views:
         fmt = v.cmd.host_format
-        if fmt == "k8s" or (fmt == "compose" and v.cmd.context.get("network_mode") != "host"):
-            key: tuple = (v.cmd.group, _pod(v))
+        if fmt == "compose" and v.cmd.context.get("network_mode") != "host":
+            key: tuple = (v.cmd.group, v.cmd.context.get("service"))
         else:
             key = (v.cmd.group, _fence(v))
         out.setdefault(key, []).append(v)

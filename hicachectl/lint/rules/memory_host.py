@@ -169,17 +169,23 @@ class K8sMemoryLimitTooSmall(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
+        # Commands of one container (a `bash -c` script may start several) share its limit.
+        by_container: dict[tuple, list] = {}
         for v in ctx.engines():
             limit = v.cmd.context.get("k8s_memory_limit_bytes")
             p = pinned(v)
-            if not limit or p is None:
-                continue
-            need = p[0] + HOST_RESERVE_BYTES
+            if limit and p is not None:
+                key = (v.cmd.group, v.cmd.context.get("container"), limit)
+                by_container.setdefault(key, []).append((v, p))
+        for (_, _, limit), parts in by_container.items():
+            total = sum(p[0] for _, p in parts)
+            need = total + HOST_RESERVE_BYTES
             if need > limit:
+                what = " + ".join(p[1] for _, p in parts)
                 yield self.finding(
                     ctx,
-                    v.span_of("hicache_size"),
-                    f"{p[1]} = {p[0] / GB:.1f} GB pinned + 10 GiB reserve = {need / GB:.1f} GB "
+                    parts[0][0].span_of("hicache_size"),
+                    f"{what} = {total / GB:.1f} GB pinned + 10 GiB reserve = {need / GB:.1f} GB "
                     f"> container memory limit {int(limit) / GB:.1f} GB",
                 )
 
