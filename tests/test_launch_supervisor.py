@@ -169,6 +169,17 @@ def test_stubborn_child_gets_sigkill_after_grace():
     assert not any(p.alive() for p in procs.values())
 
 
+def test_a_second_signal_skips_the_grace_period():
+    world = World()
+    sup, procs, printer, _ = make(world, stubborn={"frontend"}, grace=10.0)
+    world.at(1.0, Event("signal", value=signal.SIGINT))
+    world.at(1.5, Event("signal", value=signal.SIGINT))  # impatient operator
+    assert sup.run().code == 130
+    assert procs["frontend"].signals == ["TERM", "KILL"]
+    assert procs["frontend"].exited_at < 1.6
+    assert any("second signal" in text for text, _ in printer.notices)
+
+
 def test_ready_timeout_tears_down_and_names_the_late_child():
     world = World()
     sup, procs, _, _ = make(world, ready_after={"frontend": 0.0}, timeout=30.0)

@@ -199,9 +199,13 @@ class Supervisor:
     def _alive(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.alive()]
 
-    def _drain(self, until: float) -> None:
+    def _drain(self, until: float) -> bool:
+        """Consume events until every child is gone or ``until``; True when a further signal
+        (a second Ctrl-C) asks not to wait any longer."""
         while self._alive() and self.clock() < until:
             ev = self.events.get(timeout=0.05)
+            if ev is not None and ev.kind == "signal":
+                return True
             if ev is not None and ev.kind in ("line", "exit"):
                 st = self.state.get(ev.name)
                 if ev.kind == "exit" and st is not None and st.exit_code is None:
@@ -219,12 +223,12 @@ class Supervisor:
         self.printer.notice(f"stopping {', '.join(alive)} ({why})")
         for name in alive:
             self.procs[name].terminate()
-        self._drain(self.clock() + self.grace)
+        hurry = self._drain(self.clock() + self.grace)
         stubborn = self._alive()
         if stubborn:
+            when = "on a second signal" if hurry else f"after {self.grace:g} s"
             self.printer.notice(
-                f"{', '.join(stubborn)} still running after {self.grace:g} s: SIGKILL",
-                problem=True,
+                f"{', '.join(stubborn)} still running {when}: SIGKILL", problem=True
             )
             for name in stubborn:
                 self.procs[name].kill()
