@@ -59,6 +59,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         gpus_per_worker=per_worker,
         dp=request.dp,
         kv_events=router_mode == "kv",
+        http_port=request.http_port,
     )
     kv_bpt = modelspec.kv_bytes_per_token(
         model, tp=request.tp, pp=request.pp, dcp=1, attn_dp=1, kv_cache_dtype=request.kv_cache_dtype

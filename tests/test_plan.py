@@ -175,6 +175,17 @@ def test_replicas_with_dp_space_kv_event_ports(cli, tmp_path):
     assert ports == [5557, 5559]  # SGLang binds port + dp_rank, so 5558 is worker-0's
 
 
+def test_ports_never_collide_with_the_frontend(cli, tmp_path):
+    snap = write_snapshot(tmp_path, gpus=3)
+    cfg = write_model(tmp_path, "gqa", GQA, LLAMA_W)
+    p = plan_json(
+        cli, "--hardware", snap, "--model-config", cfg, "--workers", "3", "--http-port", "8082"
+    )
+    ports = [port for q in p["processes"] for port in q["ports"].values()]
+    assert len(ports) == len(set(ports))
+    assert [q["ports"]["system"] for q in p["processes"][:3]] == [8081, 8083, 8084]
+
+
 def test_prefill_decode(cli, tmp_path):
     snap = write_snapshot(tmp_path, gpus=4)
     cfg = write_model(tmp_path, "gqa", GQA, LLAMA_W)

@@ -64,6 +64,7 @@ def layout(
     gpus_per_worker: int,
     dp: int,
     kv_events: bool,
+    http_port: int = 8000,
 ) -> list[WorkerSlot]:
     """Give each worker consecutive GPUs and its own ports; too few GPUs is infeasible."""
     need = len(names) * gpus_per_worker
@@ -79,19 +80,28 @@ def layout(
                 else f"not even one worker of {gpus_per_worker} GPUs fits"
             )
         )
+    taken = {http_port}  # every port on the host is distinct, the frontend's included
     slots = []
-    prefill_seen = 0
+    next_port = {"system": SYSTEM_PORT_BASE, "kv": KV_EVENTS_PORT_BASE, "boot": BOOTSTRAP_PORT_BASE}
+
+    def grab(kind: str, width: int = 1) -> int:
+        port = next_port[kind]
+        while any(p in taken for p in range(port, port + width)):
+            port += 1
+        taken.update(range(port, port + width))
+        next_port[kind] = port + width
+        return port
+
     for i, (name, role) in enumerate(names):
         gpus = tuple(gpu_indices[i * gpus_per_worker : (i + 1) * gpus_per_worker])
-        ports = {"system": SYSTEM_PORT_BASE + i}
+        ports = {"system": grab("system")}
         kv_port = None
         if kv_events:
-            kv_port = KV_EVENTS_PORT_BASE + i * dp  # SGLang binds port + dp_rank
+            kv_port = grab("kv", dp)  # SGLang binds port + dp_rank: dp ports per worker
             ports["kv_events"] = kv_port
         bootstrap = None
         if role == "prefill":
-            bootstrap = BOOTSTRAP_PORT_BASE + prefill_seen
-            prefill_seen += 1
+            bootstrap = grab("boot")
             ports["bootstrap"] = bootstrap
         slots.append(WorkerSlot(name, role, gpus, ports["system"], kv_port, bootstrap, ports))
     return slots
