@@ -159,7 +159,9 @@ def main() -> int:
             )
     h, t, d = statistics.median(hand), statistics.median(tool), statistics.median(teardown)
     print(f"median time to ready: by hand {h:.3f} s, hicachectl launch {t:.3f} s")
-    print(f"ratio hicachectl / by hand: {t / h:.2f}x (target <= 1.2x); fixed overhead {t - h:.3f} s")
+    print(
+        f"ratio hicachectl / by hand: {t / h:.2f}x (target <= 1.2x); fixed overhead {t - h:.3f} s"
+    )
     print(f"median teardown after SIGINT: {d:.3f} s (target < 2 s)")
     return 0
 

@@ -46,8 +46,14 @@ def worker_flags(rng: random.Random, i: int) -> tuple[list[list[str]], str | Non
     mistake = None
     if rng.random() < 0.2:
         mistake, extra = rng.choice(MISTAKES)
-        if extra:
-            flags.append(extra)
+        if mistake == "dup":
+            flags.append(extra)  # the same flag twice with another value
+        elif extra:
+            same = [k for k, f in enumerate(flags) if f[0] == extra[0]]
+            if same:
+                flags[same[0]] = extra  # a wrong value in place of the right one
+            else:
+                flags.append(extra)
     return flags, mistake
 
 
@@ -74,6 +80,8 @@ def gen_shell(rng: random.Random, i: int) -> str:
         "python3 -m dynamo.frontend --http-port 8000 --router-mode kv &\n\n"
         f"CUDA_VISIBLE_DEVICES=0,1 DYN_SYSTEM_PORT={port} \\\n"
         + shell_command("dynamo.sglang", flags, mistake)
+        + " \\\n  --kv-events-config "
+        + f'\'{{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:{5557 + i % 3}"}}\''
         + ' \\\n  "${EXTRA_ARGS[@]}" &\n\nwait\n'
     )
 
