@@ -13,7 +13,7 @@ from typing import Any
 
 from hicachectl import sizing
 from hicachectl.dynamo import topology
-from hicachectl.errors import InfeasibleError, InputError
+from hicachectl.errors import InfeasibleError, InputError, UsageError
 from hicachectl.models import (
     Adjustment,
     HardwareSnapshot,
@@ -48,6 +48,16 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         )
     if not hardware.gpus:
         raise InfeasibleError(f"{hardware.hostname}: no GPUs in the hardware snapshot")
+    if request.disaggregated:
+        if not (request.prefill_workers and request.decode_workers):
+            raise UsageError(
+                "prefill_workers and decode_workers go together (at least one of each)"
+            )
+        if request.workers > 1:
+            raise UsageError(
+                f"workers = {request.workers} with prefill/decode workers: aggregated replicas and "
+                "a disaggregated topology cannot be planned together"
+            )
     names = topology.roles(request.workers, request.prefill_workers, request.decode_workers)
     if not names:
         raise InputError("--workers 0: nothing to plan")

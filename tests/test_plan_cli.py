@@ -329,5 +329,8 @@ def test_bad_option_values(cli, tmp_path):
     assert r.exit_code == 2 and r.stderr.startswith("hicachectl: --sglang-version: ")
     r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--prefill-workers", "1")
     assert r.exit_code == 2 and "go together" in r.stderr
+    r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--workers", "2",
+            "--prefill-workers", "1", "--decode-workers", "1")  # fmt: skip
+    assert r.exit_code == 2 and "cannot be planned together" in r.stderr
     r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--format", "yaml")
     assert r.exit_code == 2
