@@ -9,7 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
-from launch_plans import HARDWARE, free_ports, make_plan
+from launch_plans import HARDWARE, free_ports, make_plan, relocate
 
 from hicachectl.launch import preflight
 from hicachectl.launch.specs import Settings, build_children
@@ -45,7 +45,7 @@ def test_kv_events_port_is_checked_on_the_wildcard_address(tmp_path):
 
 
 def test_the_same_port_planned_twice(tmp_path):
-    plan = make_plan(http_port=8081, workers=1)  # the frontend takes the worker's system port
+    plan = relocate(make_plan(http_port=28081, workers=1), [28081])  # worker system = frontend http
     problems = preflight.port_problems(_children(tmp_path, plan))
     assert any("planned twice" in p for p in problems)
 
@@ -269,3 +269,22 @@ def test_only_process_py_spawns_or_signals():
         and any(word in p.read_text() for word in ("Popen", "killpg", "os.kill(", "subprocess.run"))
     ]
     assert offenders == []
+
+
+def test_launch_accepts_every_plan_input_option():
+    from typer.main import get_command
+
+    from hicachectl.cli import app
+
+    group = get_command(app)
+    names = {
+        verb: {opt for p in group.commands[verb].params for opt in p.opts}
+        for verb in ("plan", "launch")
+    }
+    output_only = {"--format", "--output", "-o"}
+    assert names["plan"] - output_only <= names["launch"]
+
+
+def test_prefill_without_decode_is_a_usage_error(cli):
+    r = cli("launch", "--profile", "dev", "--prefill-workers", "1", "--dry-run")
+    assert r.exit_code == 2 and "go together" in r.stderr

@@ -129,6 +129,13 @@ def command(
     max_total_tokens: Annotated[
         int | None, typer.Option(help="Cap on device pool tokens per rank.", rich_help_panel=_P)
     ] = None,
+    max_running_requests: Annotated[
+        int | None,
+        typer.Option(help="SGLang --max-running-requests.", rich_help_panel=_P),
+    ] = None,
+    kv_cache_dtype: Annotated[
+        str | None, typer.Option(help="SGLang --kv-cache-dtype.", rich_help_panel=_P)
+    ] = None,
     sglang_version: Annotated[
         str | None, typer.Option(help="Target SGLang version.", rich_help_panel=_P)
     ] = None,
@@ -185,6 +192,8 @@ def command(
         "decode_workers": decode_workers,
         "mem_fraction_static": mem_fraction_static,
         "max_total_tokens": max_total_tokens,
+        "max_running_requests": max_running_requests,
+        "kv_cache_dtype": kv_cache_dtype,
         "sglang_version": sglang_version,
         "http_port": http_port,
         "page_size": page_size,
