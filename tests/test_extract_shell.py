@@ -191,6 +191,12 @@ def test_detect_format_by_name_and_shebang():
     assert detect_format("x.bash", b"") == "shell"
     assert detect_format("notes.txt", b"text\n```bash\nx\n```\n") == "markdown"
     assert detect_format("a.py", b"") is None
+    assert detect_format("profiles/dev.toml", b"") == "profile"
+    assert detect_format("x/p.toml", b'model = "m"\n[hicache]\npage_size = 64\n') == "profile"
+    assert detect_format("pyproject.toml", b'model = "m"\n[hicache]\n') is None
+    assert detect_format("Dockerfile.sglang", b"") == "dockerfile"
+    assert detect_format("docker-compose.prod.yml", b"") == "compose"
+    assert detect_format("k/deploy.yaml", b"apiVersion: v1\nkind: Pod\n") == "k8s"
 
 
 def test_non_ascii_columns_are_characters():

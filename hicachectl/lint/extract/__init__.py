@@ -20,6 +20,8 @@ MAX_BYTES = 1024 * 1024  # files above this are linted on their first MAX_BYTES 
 _SHEBANG = re.compile(
     rb"^#![ \t]*(?:/usr)?(?:/local)?/bin/(?:env[ \t]+(?:-\S+[ \t]+)*)?(bash|sh|zsh|dash|ksh)\b"
 )
+_PROFILE_TABLE = re.compile(rb"^\[(hicache|workers|frontend)\]", re.M)
+_PROFILE_MODEL = re.compile(rb"^model\s*=", re.M)
 _SHELL_EXT = (".sh", ".bash", ".zsh", ".ksh")
 _MD_EXT = (".md", ".mdx", ".markdown")
 _YAML_EXT = (".yaml", ".yml")
@@ -45,7 +47,11 @@ def detect_format(path: str, head: bytes) -> HostFormat | None:
         return "dockerfile"
     if low.endswith(".toml"):
         parent = posixpath.basename(posixpath.dirname(path.replace("\\", "/")))
-        return "profile" if parent == "profiles" else None
+        if low in ("pyproject.toml", ".hicachectl.toml"):
+            return None
+        if parent == "profiles" or (_PROFILE_TABLE.search(head) and _PROFILE_MODEL.search(head)):
+            return "profile"
+        return None
     if _SHEBANG.match(head):
         return "shell"
     if low.endswith(".txt") and (b"```" in head or b"~~~" in head):
