@@ -186,3 +186,14 @@ def test_output_file_is_written_atomically(cli, inputs, tmp_path):
     r = cli("plan", *inputs, "--tp", "8", "--output", target)
     assert r.exit_code == 1 and target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".hicachectl-")] == []
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_planned_script_passes_hicachectl_lint(cli, inputs, tmp_path, topology):
+    """What plan writes, lint (the same resolver, plus its own rules) finds nothing in."""
+    r = cli("plan", *inputs, *TOPOLOGIES[topology], "--format", "sh")
+    assert r.exit_code == 0, r.output
+    script = tmp_path / "run.sh"
+    script.write_text(r.stdout)
+    res = cli("lint", script)
+    assert res.exit_code == 0, res.output
