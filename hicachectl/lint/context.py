@@ -10,6 +10,7 @@ unknown; problems about unknown values are dropped here, so no rule reports them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ ENGINE_ENTRYPOINTS = frozenset(
 WORKER_ENTRYPOINTS = frozenset({"dynamo.sglang", "dynamo.sglang.worker", "dynamo.mocker"})
 # Problems about a value: dropped when that value's token is unknown.
 _VALUE_PROBLEMS = frozenset({"invalid-type", "invalid-choice", "missing-value"})
+_KUBELET_VAR = re.compile(r"(?<!\$)\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,27 @@ class CommandView:
         tok = self.token(idx) or (self.cmd.tokens[0] if self.cmd.tokens else None)
         return tok.span if tok is not None else self.cmd.span
 
+    def _unknown(self, tok: Token | None) -> bool:
+        """A word whose value the file does not define.  In Kubernetes argv, ``$(VAR)`` is
+        expanded by the kubelet from the container's environment at start-up."""
+        if tok is None:
+            return False
+        if not tok.known:
+            return True
+        # `$$(VAR)` is the escaped, literal form: its text is exactly what the program gets.
+        return (
+            self.cmd.host_format == "k8s"
+            and _KUBELET_VAR.search(tok.text) is not None
+            and "$$(" not in tok.raw
+        )
+
     def _keep(self, p: Problem) -> bool:
         tok = self.token(p.token_index)
-        if tok is not None and not tok.known:
+        if self._unknown(tok):
             return False
         if p.code in _VALUE_PROBLEMS and p.token_index is not None:
             nxt = self.token(p.token_index + 1)
-            if nxt is not None and not nxt.known and "=" not in (tok.text if tok else ""):
+            if self._unknown(nxt) and "=" not in (tok.text if tok else ""):
                 return False
         if p.code == "required" and any(not t.known for t in self.cmd.tokens):
             return False  # an unknown expansion may carry the required flag
@@ -180,12 +196,12 @@ class CommandView:
         tok = self.token(idx)
         if tok is None:
             return True
-        if not tok.known:
+        if self._unknown(tok):
             return False
         if "=" in tok.text:
             return True
         nxt = self.token(idx + 1)
-        return nxt is None or nxt.known or nxt.text.startswith("-")
+        return nxt is None or not self._unknown(nxt) or nxt.text.startswith("-")
 
     def span_of(self, dest: str) -> Span:
         """Span of the flag that set ``dest`` (flag and value), else of ``--config``, else

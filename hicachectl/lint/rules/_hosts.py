@@ -18,6 +18,10 @@ _STOPPERS = frozenset({"kill", "pkill", "killall"})
 
 
 def _fence(v: CommandView):
+    """Sub-group of a command: its Markdown fence; in a Dockerfile every command stands
+    alone (RUN lines run at build time, stages are separate images, one CMD wins)."""
+    if v.cmd.host_format == "dockerfile":
+        return id(v.cmd)
     return v.cmd.context.get("fence_line") if v.cmd.host_format == "markdown" else None
 
 

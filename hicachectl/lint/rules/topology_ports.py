@@ -213,6 +213,10 @@ class SharedGpus(Rule):
 def _same_host(a, b) -> bool:
     """Two servers without CUDA_VISIBLE_DEVICES in different disaggregation roles are
     usually on different nodes (prefill node, decode node): not a clash we can claim."""
+    if a.cmd.host_format == "k8s" and a.cmd.context.get("container") != b.cmd.context.get(
+        "container"
+    ):
+        return False  # the device plugin gives each container its own GPUs
     env = "CUDA_VISIBLE_DEVICES"
     if env in a.cmd.env or env in b.cmd.env:
         return True
