@@ -397,3 +397,12 @@ def test_never_more_pinned_than_the_budget(avail_gib, limit_gib, workers, tp, ki
         assert r.host_bytes == r.host_tokens * (cell + extra) <= share
         bigger = pad((r.hicache_size_gb + 1) * 10**9 // cell, page) * (cell + extra)
         assert bigger > share  # the size is the largest whole GB that fits
+
+
+def test_max_total_tokens_caps_the_device_pool(cli, tmp_path):
+    snap = write_snapshot(tmp_path, gpus=1)
+    cfg = write_model(tmp_path, "gqa", GQA, LLAMA_W)
+    p = plan_json(cli, "--hardware", snap, "--model-config", cfg, "--max-total-tokens", "100000")
+    assert p["workers"][0]["per_rank"]["device_tokens"] == 100000
+    argv = p["processes"][0]["argv"]
+    assert argv[argv.index("--max-total-tokens") + 1] == "100000"
