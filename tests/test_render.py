@@ -59,7 +59,7 @@ def test_json_contract(cli, inputs):
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
 def test_sh_passes_shellcheck(cli, inputs, tmp_path, topology):
     exe = shutil.which("shellcheck") or shutil.which(
-        "shellcheck", path=str(Path(os.sys.executable).parent)
+        "shellcheck", path=str(Path(sys.executable).parent)
     )
     if exe is None:
         pytest.skip("shellcheck not installed")
