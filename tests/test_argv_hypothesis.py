@@ -6,10 +6,10 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_argv_oracle import compare
+from test_argv_oracle import _ORACLES, OracleError, compare, oracle
 
 from hicachectl.sglang.argv import parse_command
-from hicachectl.sglang.parsers import sglang_parser
+from hicachectl.sglang.parsers import dynamo_parser, sglang_parser
 
 P23 = sglang_parser("0.5.23")
 OPTS = sorted(P23.opt_map)
@@ -85,6 +85,10 @@ def valid_tokens(draw):
     return out
 
 
+def oracle_for(p):
+    return _ORACLES.get(p.name) or _ORACLES.setdefault(p.name, oracle(p))
+
+
 COMMON = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -130,3 +134,55 @@ def test_ten_thousand_random_tokens():
         pc = parse_command(argv, sglang_version=version)
         _check_indexes(pc, len(argv))
         assert pc.fatal is not None  # such a line is always rejected, never a crash
+
+
+D = dynamo_parser("sglang-worker", "dynamo")
+R = dynamo_parser("sglang-worker", "router_advertisement")
+S21D = sglang_parser("0.5.21", True)
+DYN_OPTS = sorted(set(D.opt_map) | set(R.opt_map))
+
+
+def _dynamo_by_argparse(argv: list[str]):
+    """Dynamo 1.6.1's three-step split, done by real argparse parsers built from the tables."""
+    try:
+        dyn, left = oracle_for(D).parse_known_args(argv)
+        rt, left = oracle_for(R).parse_known_args(left)
+        sg = oracle_for(S21D).parse_args(left)
+    except OracleError as e:
+        return str(e), None, None
+    return None, {**vars(dyn), **vars(rt)}, vars(sg)
+
+
+@st.composite
+def dynamo_tokens(draw):
+    out = draw(st.one_of(tokens(), valid_tokens()))
+    for _ in range(draw(st.integers(0, 4))):
+        f = draw(st.sampled_from(DYN_OPTS))
+        if draw(st.booleans()):
+            f = f[: draw(st.integers(3, max(3, len(f))))]
+        out.insert(draw(st.integers(0, len(out))), f)
+        if draw(st.booleans()):
+            out.insert(out.index(f) + 1, draw(values))
+    # Dynamo rewrites these two before SGLang parses; they have their own unit tests.
+    return [t for t in out if not t.startswith(("--config", "--disaggregation-mode", "--disagg"))]
+
+
+@COMMON
+@given(dynamo_tokens())
+def test_dynamo_split_agrees_with_argparse(argv):
+    full = ["python", "-m", "dynamo.sglang", "--model-path", "m", *argv]
+    pc = parse_command(full, sglang_version="0.5.21")
+    err, dyn, sg = _dynamo_by_argparse(["--model-path", "m", *argv])
+    argparse_fatal = next((p for p in pc.problems if p.fatal and p.code != "dynamo"), None)
+    if err is not None:
+        assert argparse_fatal is not None and argparse_fatal.message == err, (argv, err)
+        return
+    assert argparse_fatal is None, (argv, argparse_fatal)
+    for k, v in dyn.items():
+        assert pc.dynamo_values[k] == v, (argv, k)
+    for k, v in sg.items():
+        if k in ("enable_multimodal", "is_embedding", "disable_radix_cache", "lora_paths",
+                 "chunked_prefill_size", "incremental_streaming_output", "tokenizer_worker_num",
+                 "enable_amd_monokernel"):  # fmt: skip
+            continue  # Dynamo's post-parse overrides / custom actions
+        assert pc.values[k] == v, (argv, k, pc.values[k], v)
