@@ -356,3 +356,13 @@ def test_unknown_entry_points(tokens, message, index):
         message,
         index,
     )
+
+
+def test_frontend_unique_alias_pairs():
+    head = ["python", "-m", "dynamo.frontend"]
+    pc = parse_command([*head, "--ais-tp-size", "2", "--aic-tp-size", "4"])
+    assert pc.fatal.message == (
+        "argument --ais-tp-size/--aic-tp-size: new and legacy spellings cannot be combined"
+    )
+    assert pc.fatal.token_index == 5
+    assert parse_command([*head, "--aic-tp-size", "2", "--aic-tp-size", "4"]).fatal is None

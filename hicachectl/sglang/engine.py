@@ -347,6 +347,11 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
         except _ArgError as e:
             code, msg = e.args
             raise _ArgError(code, f"argument {_arg_name(f)}: {msg}", start, f.canonical) from None
+        if f.action == "_UniqueAlias" and any(
+            h.flag is f and h.option != option for h in out.hits
+        ):  # Dynamo's --ais-X / --aic-X pairs (ais_perf_args.py)
+            msg = f"argument {_arg_name(f)}: new and legacy spellings cannot be combined"
+            raise _ArgError("alias-conflict", msg, start, f.canonical)
         stored = _store(f, option, value, ns)
         out.hits.append(Hit(f, option, list(args), start, stored))
     return stop
