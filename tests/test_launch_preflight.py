@@ -288,3 +288,29 @@ def test_launch_accepts_every_plan_input_option():
 def test_prefill_without_decode_is_a_usage_error(cli):
     r = cli("launch", "--profile", "dev", "--prefill-workers", "1", "--dry-run")
     assert r.exit_code == 2 and "go together" in r.stderr
+
+
+def test_reprobe_checks_host_and_gpus_on_a_fresh_probe(tmp_path, monkeypatch):
+    import hicachectl.probe
+    from hicachectl.launch.runner import run_preflight
+
+    plan = make_plan(http_port=free_ports(1)[0], workers=2, relocate_ports=True)
+    plan = plan.model_copy(
+        update={"hardware": plan.hardware.model_copy(update={"source": "probe"})}
+    )
+    host = HARDWARE.host.model_copy(update={"memory_available_bytes": 20 * GiB})
+    fresh = HARDWARE.model_copy(update={"gpus": HARDWARE.gpus[:1], "host": host})
+    monkeypatch.setattr(hicachectl.probe, "probe", lambda *a, **k: fresh)
+    s = Settings(python=sys.executable, run_dir=tmp_path / "run")
+    problems = run_preflight(plan, build_children(plan, s, {}), s, reprobe=True)
+    assert any(
+        p.startswith("host memory: the plan pins 402.0 GB across 2 ranks")
+        and "only 21.5 GB is available now" in p
+        for p in problems
+    )
+    assert "GPU 1: planned but not present now" in problems
+    # the mocker needs neither: no probe at all
+    mocker = Settings(python=sys.executable, run_dir=tmp_path / "run2", engine="mocker")
+    monkeypatch.setattr(hicachectl.probe, "probe", lambda *a, **k: 1 / 0)
+    problems = run_preflight(plan, build_children(plan, mocker, {}), mocker, reprobe=True)
+    assert not any(p.startswith(("host memory", "GPU")) for p in problems)

@@ -87,7 +87,9 @@ def run_preflight(plan: Plan, children: list[Child], s: Settings, *, reprobe: bo
         from hicachectl.probe import host_headroom_bytes, probe
 
         fresh = probe()
-        problems += preflight.host_problems(plan, fresh, host_headroom_bytes)
+        problems += preflight.host_problems(
+            plan, fresh, lambda snap: host_headroom_bytes(snap, sglang_version=plan.sglang_version)
+        )
         problems += preflight.gpu_problems(plan, fresh)
     return problems
 
