@@ -184,3 +184,20 @@ def test_generated_shell_in_markdown_and_yaml_never_crashes(text):
         "gen.yaml",
         f'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - command: [bash, -c, "{quoted}"]\n'.encode(),
     )
+
+
+def test_exec_form_shell_c_and_crlf():
+    text = b'FROM x\nCMD ["/bin/sh", "-c", "exec python3 -m sglang.launch_server --tp 2"]\n'
+    (cmd,) = extract("Dockerfile", text).commands
+    assert cmd.context["via"] == "sh -c" and _texts(cmd)[0] == "exec"
+    assert cmd.tokens[-2].span == Span(2, 61, 2, 64)
+    ex = extract("x.sh", b"python -m sglang.launch_server \\\r\n  --tp 2\r\n")
+    assert any("CRLF" in n for n in ex.notes)
+    assert _texts(ex.commands[0])[-2:] == ["--tp", "2"]
+
+
+def test_lost_env_prefix_after_broken_continuation():
+    ex = extract("x.sh", b"CUDA_VISIBLE_DEVICES=0 \\ \npython -m sglang.launch_server --tp 2\n")
+    (f,) = ex.findings
+    assert f.code == "HC001" and (f.span.line, f.span.col) == (1, 24)
+    assert "CUDA_VISIBLE_DEVICES is not set for python -m sglang.launch_server" in f.message

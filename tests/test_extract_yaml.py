@@ -170,3 +170,26 @@ def test_quantities(text, expected):
 def test_compose_bytes_and_split():
     assert compose_bytes("4g") == 4 * 2**30 and compose_bytes("512m") == 512 * 2**20
     assert split_words('a \'b c\' "d\\"e"') == [("a", 0, 1), ("b c", 2, 7), ('d"e', 8, 14)]
+
+
+def test_broken_continuation_inside_a_block_scalar():
+    text = (
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      command: [bash, -c]\n      args:\n        - |\n"
+        b"          python3 -m sglang.launch_server \\\n"
+        b"            --tp 2 \\  # two GPUs\n"
+        b"            --enable-hierarchical-cache\n"
+    )
+    ex = extract("pod.yaml", text)
+    (f,) = ex.findings
+    assert f.code == "HC001" and (f.span.line, f.span.col) == (10, 20)
+    assert "--enable-hierarchical-cache" in f.message
+    (cmd,) = ex.commands
+    assert _tok(cmd, "--tp").span == Span(10, 13, 10, 16)
+
+
+def test_compose_string_sh_c():
+    text = b'services:\n  w:\n    image: x\n    command: sh -c "python3 -m sglang.launch_server --tp 2"\n'
+    (cmd,) = extract("docker-compose.yml", text).commands
+    assert cmd.context["via"] == "sh -c"
+    assert _tok(cmd, "--tp").span == Span(4, 53, 4, 56)

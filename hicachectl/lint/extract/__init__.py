@@ -91,6 +91,12 @@ def extract(path: str, data: bytes, *, fmt: HostFormat | None = None) -> Extract
     if text is None:
         ex.host_format = None
         return ex
+    if "\r\n" in text and fmt in ("shell", "dockerfile"):
+        line = text[: text.index("\r\n")].count("\n") + 1
+        ex.notes.append(
+            f"{path}:{line}: CRLF line endings: bash reads '\\r' as part of each word, so a "
+            "'\\' before CRLF does not continue the line (read here with LF endings)"
+        )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     ex.lines = text.split("\n")
     if fmt == "shell":

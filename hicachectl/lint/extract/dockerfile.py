@@ -51,6 +51,15 @@ def _instructions(lines: list[str], esc: str):
         i += 1
 
 
+def _is_shell_c(tokens: list[Token]) -> bool:
+    return (
+        len(tokens) >= 3
+        and tokens[0].text.rsplit("/", 1)[-1] in ("sh", "bash", "zsh", "dash")
+        and tokens[1].text.startswith("-")
+        and "c" in tokens[1].text
+    )
+
+
 def _exec_form(parts) -> list[Token] | None:
     text = "\n".join(p[2] for p in parts).strip()
     if not text.startswith("["):
@@ -107,7 +116,25 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
             _env(kw, parts, vars, ex)
         elif kw in ("RUN", "CMD", "ENTRYPOINT"):
             tokens = None if heredoc else _exec_form(parts)
-            if tokens:
+            if tokens and _is_shell_c(tokens):
+                # ["/bin/sh", "-c", "script"]: the script is shell; columns after a JSON
+                # escape inside it are off by one per escape (documented approximation)
+                sp = tokens[2].span
+                r = extract_shell(
+                    tokens[2].text,
+                    ex.path,
+                    rowmap=RowMap.at(sp.line, sp.col),
+                    host_format="dockerfile",
+                    group=ex.path,
+                    vars=vars,
+                    suppressions=False,
+                )
+                ex.findings.extend(r.findings)
+                found = r.commands
+                for c in found:
+                    c.context.update(instruction=kw, via="sh -c")
+                    c.env = {**ex.file_env, **c.env}
+            elif tokens:
                 first, end = tokens[0].span, tokens[-1].span
                 c = Command(
                     ex.path,

@@ -100,6 +100,8 @@ class _Walker:
         self._lines: list[bytes] | None = None
         # (command, start_row, end_row) in snippet rows, for shell_breaks
         self.placed: list[tuple[Command, int, int]] = []
+        # end row -> name of plain `NAME=value` statements (for `X=1 \<space>` breaks)
+        self.assign_rows: dict[int, str] = {}
 
     # -- positions -------------------------------------------------------------------------
     def _col(self, row: int, bcol: int) -> int:
@@ -134,6 +136,7 @@ class _Walker:
                 self._command(node)
             elif t == "variable_assignment":
                 self._assign(node, export=False)
+                self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
             elif t == "declaration_command":
                 self._declaration(node)
             elif t not in _NO_DESCEND:

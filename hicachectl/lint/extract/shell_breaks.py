@@ -88,6 +88,9 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
         ):
             root, col = by_end[row], len(line) - 1
             cause = "a blank line after '\\'"
+        if root is None and m and row in walker.assign_rows:
+            _lost_env(walker, lines, row, m, starts, next_code_row, findings)
+            continue
         if root is None or id(root) in orphan_ids:
             continue
         lost = chain(row)
@@ -138,3 +141,26 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
                 )
             )
     return [cmd for cmd, _, _ in placed if id(cmd) not in orphan_ids]
+
+
+def _lost_env(walker, lines, row, m, starts, next_code_row, findings) -> None:
+    r"""``X=1 \<space>`` before a command: X becomes the prefix of a command named ' '."""
+    nxt = next_code_row(row + 1)
+    if nxt not in starts:
+        return
+    name = walker.assign_rows[row]
+    prog = _describe(starts[nxt][0])
+    cause = "'\\ ' followed by a comment" if m.group(3) else "'\\' followed by trailing whitespace"
+    line_no, col_no = walker.rowmap.line_col(row, m.start(1))
+    code, rule = BROKEN_CONTINUATION
+    findings.append(
+        Finding(
+            walker.path,
+            Span(line_no, col_no, line_no, col_no),
+            code,
+            rule,
+            "error",
+            f"line continuation broken by {cause}: {name} is not set for {prog} on the next line "
+            "(the shell runs a command named ' ' with it instead)",
+        )
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from hicachectl.lint.extract.common import RowMap
 from hicachectl.lint.extract.shell import extract_shell
 from hicachectl.lint.extract.shell_words import Var, Vars
 from hicachectl.lint.extract.yaml_docs import YNode
@@ -148,21 +149,25 @@ def extract_compose(doc: YNode, ex: Extraction) -> None:
             )
             if node is not None:
                 text, rmap, _ = scalar_snippet(node, ex.lines)
-                r = extract_shell(
-                    text,
-                    ex.path,
-                    rowmap=rmap,
-                    host_format="compose",
-                    group=ex.path,
-                    vars=Vars({a: Var(b) for a, b in env.items()}),
-                    suppressions=False,
-                )
-                ex.findings.extend(r.findings)
-                for cmd in r.commands:
-                    cmd.env = {**env, **cmd.env}
-                    cmd.context = {**ctx, "via": "sh -c", **cmd.context}
-                    ex.commands.append(cmd)
-                continue
+            else:  # string form: the script is the third shell-split word
+                word, sp, raw = words[2]
+                text = word
+                rmap = RowMap.at(sp.line, sp.col if raw[:1] in "'\"" else sp.col - 1)
+            r = extract_shell(
+                text,
+                ex.path,
+                rowmap=rmap,
+                host_format="compose",
+                group=ex.path,
+                vars=Vars({a: Var(b) for a, b in env.items()}),
+                suppressions=False,
+            )
+            ex.findings.extend(r.findings)
+            for cmd in r.commands:
+                cmd.env = {**env, **cmd.env}
+                cmd.context = {**ctx, "via": "sh -c", **cmd.context}
+                ex.commands.append(cmd)
+            continue
         tokens = []
         for word, sp, raw in words:
             text, known = interpolate(word)
