@@ -9,6 +9,7 @@ Arithmetic lives in :mod:`hicachectl.sizing` (host pools: :mod:`hicachectl.plan_
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hicachectl import sizing
@@ -147,7 +148,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     workers: list[WorkerPlan] = []
     processes = []
     served = request.served_model_name or model.name or request.model or "model"
-    model_path = request.model or model.name or served
+    model_path = _model_path(request, model, served)
     per_worker_warnings: dict[str, list[str]] = {}  # message -> workers it applies to
     for slot in slots:
         s = sized[slot.name]
@@ -217,6 +218,16 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             "weight_bytes_per_rank": weights,
         },
     )
+
+
+def _model_path(request: PlanRequest, model: ModelFacts, served: str) -> str:
+    """--model as given; with only --model-config, the directory holding that config.json."""
+    if request.model:
+        return request.model
+    if request.model_config_path:
+        path = Path(request.model_config_path)
+        return str(path if path.is_dir() else path.parent)
+    return model.name or served
 
 
 def _worker_warnings(s: Sized, ratio: float, model: ModelFacts) -> list[str]:

@@ -33,6 +33,10 @@ def plan_json(cli, *args):
     return json.loads(r.stdout)
 
 
+def _value(argv, flag):
+    return argv[argv.index(flag) + 1]
+
+
 def check_budget(plan):
     hb = plan["host_budget"]
     pinned = sum(w["per_rank"]["host_bytes"] * w["ranks"] for w in plan["workers"])
@@ -60,6 +64,7 @@ def test_gqa_tp1_explicit_mfs(cli, tmp_path):
     assert argv[:3] == ["python", "-m", "dynamo.sglang"]
     assert argv[argv.index("--hicache-size") + 1] == str(size)
     assert "--mem-fraction-static" in argv and "--enable-hierarchical-cache" in argv
+    assert _value(argv, "--model-path") == str(cfg.parent)  # only --model-config: its directory
 
 
 def test_mha_tp2_default_mfs(cli, tmp_path):
