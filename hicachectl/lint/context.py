@@ -329,17 +329,88 @@ class FileContext:
         texts = [t.text for t in cmd.tokens]
         if not any("sglang" in t or "dynamo" in t for t in texts):
             return None  # cheap pre-filter: most commands in a file are not launches
+        parsed = self._parse(cmd, texts)
+        if parsed.entrypoint == "unknown":
+            # A launcher the parser does not know (a shell function such as `start NAME
+            # env ... python -m ...`, `setsid`, `sudo -E`): try from the next wrapper or
+            # interpreter word on.
+            for i in _launch_starts(texts):
+                sub = Command(
+                    path=cmd.path,
+                    host_format=cmd.host_format,
+                    tokens=cmd.tokens[i:],
+                    span=cmd.span,
+                    env=dict(cmd.env),
+                    env_spans=dict(cmd.env_spans),
+                    background=cmd.background,
+                    group=cmd.group,
+                    context=cmd.context,
+                    config_files=cmd.config_files,
+                )
+                parsed = self._parse(sub, texts[i:])
+                if parsed.entrypoint != "unknown":
+                    cmd = sub
+                    break
+            else:
+                return None
+        if parsed.env:
+            # `env VAR=...` wrappers and prefixes the extractor left in the argv.
+            cmd = _with_env(cmd, parsed)
+        return CommandView(cmd, self, parsed)
+
+    def _parse(self, cmd: Command, texts: list[str]) -> ParsedCommand:
         from hicachectl.sglang.argv import parse_command
 
         configs = cmd.config_files or None
         guess = "dynamo" if any("dynamo." in t for t in texts) else "sglang"
         want = self.settings.target_version(guess)
         parsed = parse_command(texts, sglang_version=want, config_texts=configs)
-        if parsed.entrypoint == "unknown":
-            return None
         actual = "dynamo" if parsed.entrypoint.startswith("dynamo.") else "sglang"
-        if actual != guess:
+        if parsed.entrypoint != "unknown" and actual != guess:
             want2 = self.settings.target_version(actual)
             if want2 != want:
                 parsed = parse_command(texts, sglang_version=want2, config_texts=configs)
-        return CommandView(cmd, self, parsed)
+        return parsed
+
+
+_LAUNCH_WORDS = frozenset(
+    {"env", "nohup", "exec", "setsid", "timeout", "numactl", "taskset", "stdbuf", "nice",
+     "ionice", "chrt", "sudo", "time", "uv", "srun", "mpirun"}
+)  # fmt: skip
+
+
+def _launch_starts(texts: list[str]) -> list[int]:
+    """Where a launch may start inside an unrecognised command (at most two tries)."""
+    out = []
+    for i, t in enumerate(texts[1:], 1):
+        base = t.rsplit("/", 1)[-1]
+        if base in _LAUNCH_WORDS or base.startswith("python") or base == "sglang":
+            out.append(i)
+            if len(out) == 2:
+                break
+    return out
+
+
+def _with_env(cmd: Command, parsed: ParsedCommand) -> Command:
+    env = dict(cmd.env)
+    spans = dict(cmd.env_spans)
+    for name, value in parsed.env.items():
+        env.setdefault(name, value)
+        if name not in spans:
+            tok = next((t for t in cmd.tokens if t.text.startswith(name + "=")), None)
+            if tok is not None:
+                spans[name] = tok.span
+    if env == cmd.env:
+        return cmd
+    return Command(
+        path=cmd.path,
+        host_format=cmd.host_format,
+        tokens=cmd.tokens,
+        span=cmd.span,
+        env=env,
+        env_spans=spans,
+        background=cmd.background,
+        group=cmd.group,
+        context=cmd.context,
+        config_files=cmd.config_files,
+    )
