@@ -127,12 +127,9 @@ def compare(p: engine.Parser, tokens: list[str], *, known: bool = False):
 
 
 def _kind(self, dest):
-    f = next((a for a in self.actions if a.dest == dest), None)
-    return (
-        "custom"
-        if f is None or f.action in ("LoRAPathAction", "DeprecatedStoreConstAction")
-        else "std"
-    )
+    # Actions whose stored value the oracle does not model (custom __call__ upstream).
+    custom = ("LoRAPathAction", "DeprecatedStoreConstAction")
+    return "custom" if any(a.dest == dest and a.action in custom for a in self.actions) else "std"
 
 
 engine.Parser.by_dest_kind = _kind  # test-only helper

@@ -15,7 +15,8 @@ import bisect
 import re
 from typing import Any
 
-from hicachectl.sglang.convert import TypeMessage, convert
+from hicachectl.sglang.actions import ArgError, arg_name, count_values, get_values, store
+from hicachectl.sglang.convert import convert
 from hicachectl.sglang.flags import SUPPRESS, Flag
 
 # argparse's _negative_number_matcher (3.11).
@@ -149,111 +150,6 @@ class Outcome:
         self.error: tuple[str, str, int | None, str | None] | None = None
 
 
-def _arg_name(f: Flag) -> str:
-    return "/".join(f.opts)
-
-
-def _count(nargs: Any, pattern: str) -> int | str:
-    """How many following 'A' tokens an action takes, or argparse's error text."""
-    lead = len(pattern) - len(pattern.lstrip("A"))
-    if nargs is None:
-        return 1 if lead else "expected one argument"
-    if nargs == "?":
-        return min(lead, 1)
-    if nargs == "*":
-        return lead
-    if nargs == "+":
-        return lead if lead else "expected at least one argument"
-    if isinstance(nargs, int):
-        if lead >= nargs:
-            return nargs
-        return f"expected {nargs} argument" + ("" if nargs == 1 else "s")
-    return 0
-
-
-def _values(f: Flag, args: list[str]) -> Any:
-    """argparse ``_get_values``: convert and check choices; raises TypeMessage/ValueError."""
-    args = list(args)
-    if "--" in args:
-        args.remove("--")
-    if not args and f.nargs == "?":
-        v = f.const
-        if isinstance(v, str):
-            v = _one(f, v)
-        return v
-    if len(args) == 1 and f.nargs in (None, "?"):
-        return _one(f, args[0])
-    return [_one(f, a) for a in args]
-
-
-class _ArgError(Exception):
-    pass
-
-
-def _one(f: Flag, s: str) -> Any:
-    try:
-        v = convert(f.type, s)
-    except TypeMessage as e:
-        raise _ArgError("invalid-type", str(e)) from None
-    except (TypeError, ValueError):
-        raise _ArgError("invalid-type", f"invalid {f.type} value: {s!r}") from None
-    if f.choices is not None and v not in f.choices:
-        choices = ", ".join(map(repr, f.choices))
-        raise _ArgError("invalid-choice", f"invalid choice: {v!r} (choose from {choices})")
-    return v
-
-
-def _store(f: Flag, option: str, value: Any, ns: dict[str, Any]) -> Any:
-    """Apply the action to the namespace; returns the stored value (or SUPPRESS)."""
-    kind = f.kind
-    name = f.action
-    if kind == "store":
-        if name == "DeprecatedStoreConstAction":
-            v = f.const if f.const is not None else True
-        elif name == "_IgnoredAdmissionControlAction":
-            return SUPPRESS
-        elif name == "LoRAPathAction":
-            v = _lora_paths(value)
-        elif f.nargs == 0:  # a custom flag-like action (e.g. DeprecatedStoreTrueAction)
-            v = f.const if f.const is not None else True
-        else:
-            v = value
-    elif kind in ("store_const", "append_const"):
-        v = f.const
-        if kind == "append_const":
-            v = list(ns.get(f.dest) or []) + [f.const]
-    elif kind == "store_true":
-        v = True if f.const is None else f.const
-    elif kind == "store_false":
-        v = False
-    elif kind == "append":
-        v = list(ns.get(f.dest) or []) + [value]
-    elif kind == "count":
-        v = (ns.get(f.dest) or 0) + 1
-    elif kind == "boolean_optional":
-        v = not option.startswith("--no-")
-    else:  # help / version: argparse prints and exits; noted by the caller
-        return SUPPRESS
-    ns[f.dest] = v
-    return v
-
-
-def _lora_paths(values: Any) -> list:
-    import json
-
-    out: list = []
-    for p in values or []:
-        p = p.strip()
-        if p.startswith("{") and p.endswith("}"):
-            try:
-                out.append(json.loads(p))
-            except ValueError:
-                out.append(p)  # upstream raises a plain exception here, not an argparse error
-        else:
-            out.append(p)
-    return out
-
-
 def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Outcome:
     """Parse ``tokens`` into ``ns`` (pre-filled with defaults). ``known``: parse_known_args."""
     out = Outcome()
@@ -291,12 +187,12 @@ def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Out
                 out.extras.extend(range(start, nxt))
                 start = nxt
             start = _consume(p, tokens, pat, opts, start, out, ns, seen)
-    except _ArgError as e:
+    except ArgError as e:
         code, msg, pos, flag = e.args
         out.error = (code, msg, pos, flag)
         return out
     out.extras.extend(range(start, n))
-    required = [_arg_name(a) for a in p.actions if a.required and id(a) not in seen]
+    required = [arg_name(a) for a in p.actions if a.required and id(a) not in seen]
     if required:
         msg = "the following arguments are required: " + ", ".join(required)
         out.error = ("required", msg, None, None)
@@ -315,27 +211,27 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
     todo: list[tuple[Flag, list[str], str]] = []
     while True:
         if explicit is not None:
-            cnt = _count(f.nargs, "A")
+            cnt = count_values(f.nargs, "A")
             if cnt == 0 and option[1] != "-" and explicit != "":
                 todo.append((f, [], option))
                 option = option[0] + explicit[0]
                 nxt = p.opt_map.get(option)
                 if nxt is None:
-                    msg = f"argument {_arg_name(f)}: ignored explicit argument {explicit!r}"
-                    raise _ArgError("explicit-arg", msg, start, f.canonical)
+                    msg = f"argument {arg_name(f)}: ignored explicit argument {explicit!r}"
+                    raise ArgError("explicit-arg", msg, start, f.canonical)
                 f, explicit = nxt, (explicit[1:] or None)
             elif cnt == 1:
                 stop = start + 1
                 todo.append((f, [explicit], option))
                 break
             else:
-                msg = f"argument {_arg_name(f)}: ignored explicit argument {explicit!r}"
-                raise _ArgError("explicit-arg", msg, start, f.canonical)
+                msg = f"argument {arg_name(f)}: ignored explicit argument {explicit!r}"
+                raise ArgError("explicit-arg", msg, start, f.canonical)
         else:
-            cnt = _count(f.nargs, pat[start + 1 :])
+            cnt = count_values(f.nargs, pat[start + 1 :])
             if isinstance(cnt, str):
-                raise _ArgError(
-                    "missing-value", f"argument {_arg_name(f)}: {cnt}", start, f.canonical
+                raise ArgError(
+                    "missing-value", f"argument {arg_name(f)}: {cnt}", start, f.canonical
                 )
             stop = start + 1 + cnt
             todo.append((f, tokens[start + 1 : stop], option))
@@ -343,15 +239,15 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
     for f, args, option in todo:
         seen.add(id(f))
         try:
-            value = _values(f, args)
-        except _ArgError as e:
+            value = get_values(f, args)
+        except ArgError as e:
             code, msg = e.args
-            raise _ArgError(code, f"argument {_arg_name(f)}: {msg}", start, f.canonical) from None
+            raise ArgError(code, f"argument {arg_name(f)}: {msg}", start, f.canonical) from None
         if f.action == "_UniqueAlias" and any(
             h.flag is f and h.option != option for h in out.hits
         ):  # Dynamo's --ais-X / --aic-X pairs (ais_perf_args.py)
-            msg = f"argument {_arg_name(f)}: new and legacy spellings cannot be combined"
-            raise _ArgError("alias-conflict", msg, start, f.canonical)
-        stored = _store(f, option, value, ns)
+            msg = f"argument {arg_name(f)}: new and legacy spellings cannot be combined"
+            raise ArgError("alias-conflict", msg, start, f.canonical)
+        stored = store(f, option, value, ns)
         out.hits.append(Hit(f, option, list(args), start, stored))
     return stop
