@@ -366,3 +366,14 @@ def test_frontend_unique_alias_pairs():
     )
     assert pc.fatal.token_index == 5
     assert parse_command([*head, "--aic-tp-size", "2", "--aic-tp-size", "4"]).fatal is None
+
+
+def test_dynamo_encode_mode():
+    head = ["python", "-m", "dynamo.sglang", "--model-path", "m"]
+    pc = parse_command([*head, "--disaggregation-mode", "encode"])
+    assert pc.fatal is None and pc.values["disaggregation_mode"] == "null"
+    assert pc.dynamo_values["multimodal_encode_worker"] is True
+    again = parse_command([*head[:3], *pc.canonical_argv])
+    assert again.values == pc.values and again.dynamo_values == pc.dynamo_values
+    # only the exact spellings are rewritten: an abbreviation reaches SGLang's choices check
+    assert parse_command([*head, "--disaggregation-m", "agg"]).fatal.code == "invalid-choice"

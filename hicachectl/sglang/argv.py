@@ -74,6 +74,10 @@ def parse_command(
     r.problems.extend(hit_problems(r.hits) + hit_problems(r.dyn_hits))
     explicit = {h.flag.dest: i for h, i in r.hits if h.value is not engine.SUPPRESS}
     dyn_explicit = {h.flag.dest: i for h, i in r.dyn_hits if h.value is not engine.SUPPRESS}
+    canon = canonical_argv([("dynamo", x) for x in r.dyn_hits] + [("sglang", x) for x in r.hits])
+    if dyn.get("multimodal_encode_worker"):
+        # Dynamo removed "--disaggregation-mode encode" before SGLang parsed; keep it.
+        canon += ["--disaggregation-mode", "encode"]
     return ParsedCommand(
         tokens=toks,
         entrypoint=ep,
@@ -84,9 +88,7 @@ def parse_command(
         explicit=explicit,
         dynamo_values=dyn,
         dynamo_explicit=dyn_explicit,
-        canonical_argv=canonical_argv(
-            [("dynamo", x) for x in r.dyn_hits] + [("sglang", x) for x in r.hits]
-        ),
+        canonical_argv=canon,
         problems=r.problems,
     )
 
