@@ -251,7 +251,11 @@ def find_profile(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.is_file() or path.suffix == ".toml" or "/" in name_or_path:
         return path
-    return bundled_dir() / f"{name_or_path}.toml"
+    bundled = bundled_dir() / f"{name_or_path}.toml"
+    if not bundled.is_file():
+        names = ", ".join(sorted(p.stem for p in bundled_dir().glob("*.toml")))
+        raise InputError(f"unknown profile '{name_or_path}': not a file; bundled ones: {names}")
+    return bundled
 
 
 def list_profiles() -> list[tuple[Path, Profile, PlanRequest]]:

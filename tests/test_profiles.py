@@ -99,6 +99,13 @@ def test_missing_profile_file(cli, tmp_path):
     assert "nope.toml: No such file or directory" in r.stderr
 
 
+def test_unknown_bundled_profile_lists_the_known_ones(cli):
+    r = cli("plan", "--profile", "nosuch")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("hicachectl: unknown profile 'nosuch': not a file; bundled ones: ")
+    assert "kv-routing-2-workers" in r.stderr
+
+
 def test_toml_round_trip(tmp_path):
     req = PlanRequest(
         model="meta-llama/Llama-3.1-8B-Instruct",
