@@ -105,3 +105,24 @@ def test_a_catalogue_name_is_not_a_servable_dir(tmp_path: Path):
     assert not is_servable_dir("Qwen/Qwen3-0.6B")
     (tmp_path / "config.json").write_text("{}")
     assert not is_servable_dir(tmp_path)  # no tokenizer
+
+
+def test_mocker_model_choice(tmp_path, monkeypatch):
+    from hicachectl.launch.runner import mocker_model
+    from hicachectl.launch.specs import Settings
+
+    s = Settings(python="p", run_dir=tmp_path / "run", engine="mocker")
+    # a hub name with nothing on disk: a rehearsal model under the run directory
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    plan = make_plan(http_port=8000, workers=1, model="org/absent")
+    assert mocker_model(plan, s).mocker_model_path == str(tmp_path / "run" / "model")
+    # the same name in the Hugging Face cache: its snapshot (the real tokenizer)
+    snap = tmp_path / "hf" / "hub" / "models--org--absent" / "snapshots" / "abc"
+    write_rehearsal_model(snap)
+    assert mocker_model(plan, s).mocker_model_path == str(snap)
+    # a local directory: itself
+    local = write_rehearsal_model(tmp_path / "local")
+    plan = make_plan(http_port=8000, workers=1, model=str(local))
+    assert mocker_model(plan, s).mocker_model_path == str(local)
+    # a real engine never gets one
+    assert mocker_model(plan, Settings(python="p", run_dir=tmp_path)).mocker_model_path is None

@@ -62,11 +62,17 @@ def dry_run_text(children: list[Child], user_env: Mapping[str, str], s: Settings
 
 def mocker_model(plan: Plan, s: Settings) -> Settings:
     """The mocker needs a local tokenizer + config.json: the plan's model directory when it is
-    one, else a generated rehearsal model under the run directory."""
+    one, else its snapshot in the Hugging Face cache, else a generated rehearsal model under
+    the run directory."""
     if s.engine != "mocker":
         return s
     if rehearsal_model.is_servable_dir(plan.model_path):
         return replace(s, mocker_model_path=os.path.abspath(plan.model_path))
+    from hicachectl.catalogue import find_in_hf_cache
+
+    cached = find_in_hf_cache(plan.model_path)  # the real tokenizer, when it is on disk
+    if cached is not None and rehearsal_model.is_servable_dir(cached):
+        return replace(s, mocker_model_path=str(cached))
     return replace(s, mocker_model_path=str(s.run_dir / "model"))
 
 
