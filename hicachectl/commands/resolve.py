@@ -27,7 +27,14 @@ HICACHE_FIELDS = (
 
 
 def command(
-    ctx: typer.Context,
+    argv: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The command after `--`: python -m dynamo.sglang ..., sglang serve ..., or "
+            "bare SGLang server flags.",
+            show_default=False,
+        ),
+    ] = None,
     sglang_version: Annotated[
         str | None,
         typer.Option(
@@ -57,7 +64,7 @@ def command(
     from hicachectl.sglang.report import run_resolve
 
     return run_resolve(
-        list(ctx.args),
+        list(argv or ()),
         sglang_version=sglang_version,
         model_config=model_config,
         json_out=json_out,
