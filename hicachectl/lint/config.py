@@ -11,6 +11,7 @@ by :func:`apply_suppressions`.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -225,7 +226,8 @@ class ConfigFinder:
         self._cache: dict[Path, Settings] = {}
 
     def for_path(self, path: str) -> Settings:
-        p = Path(path).resolve()
+        """``path``: a file or a directory (a directory is searched from itself)."""
+        p = Path(os.path.abspath(path))
         start = p if p.is_dir() else p.parent
         return self._find(start)
 

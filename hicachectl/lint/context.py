@@ -304,6 +304,13 @@ class FileContext:
     host: HostInfo = field(default_factory=HostInfo)
     notes: list[str] = field(default_factory=list)
     _views: list[CommandView] | None = None
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, key: str, compute):
+        """Compute a per-file fact once (groupings several rules share)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @property
     def path(self) -> str:
@@ -320,10 +327,13 @@ class FileContext:
         return (v for v in self.views if v.is_engine and (v.sound or not sound))
 
     def groups(self) -> dict[str, list[CommandView]]:
-        out: dict[str, list[CommandView]] = {}
-        for v in self.views:
-            out.setdefault(v.cmd.group, []).append(v)
-        return out
+        def compute():
+            out: dict[str, list[CommandView]] = {}
+            for v in self.views:
+                out.setdefault(v.cmd.group, []).append(v)
+            return out
+
+        return self.memo("groups", compute)
 
     def _view(self, cmd: Command) -> CommandView | None:
         texts = [t.text for t in cmd.tokens]

@@ -73,6 +73,8 @@ class Linter:
         self.finder = ConfigFinder()
         self._explicit = load_config(self.options.config) if self.options.config else None
         self._hosts: dict[tuple, HostInfo] = {}
+        self._by_dir: dict[str, Settings] = {}
+        self._merged: dict[int, Settings] = {}
         self._host_note = False
         self.result = LintResult()
 
@@ -80,10 +82,17 @@ class Linter:
     def settings_for(self, path: str | None) -> Settings:
         if self._explicit is not None:
             base = self._explicit
-        elif path is None:
-            base = self.finder.for_path(os.getcwd())
         else:
-            base = self.finder.for_path(path)
+            d = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+            base = self._by_dir.get(d)
+            if base is None:
+                base = self._by_dir[d] = self.finder.for_path(d)
+        merged = self._merged.get(id(base))
+        if merged is None:
+            merged = self._merged[id(base)] = self._override(base)
+        return merged
+
+    def _override(self, base: Settings) -> Settings:
         o = self.options
         return with_overrides(
             base,

@@ -26,6 +26,10 @@ def _fence(v: CommandView):
 
 
 def host_groups(ctx: FileContext) -> list[list[CommandView]]:
+    return ctx.memo("host_groups", lambda: _host_groups(ctx))
+
+
+def _host_groups(ctx: FileContext) -> list[list[CommandView]]:
     """Commands whose host memory adds up: a script, a runbook fence, a compose file, a
     Kubernetes pod (each pod is scheduled on its own)."""
     out: dict[tuple, list[CommandView]] = {}
@@ -36,6 +40,10 @@ def host_groups(ctx: FileContext) -> list[list[CommandView]]:
 
 
 def port_groups(ctx: FileContext) -> list[list[CommandView]]:
+    return ctx.memo("port_groups", lambda: _port_groups(ctx))
+
+
+def _port_groups(ctx: FileContext) -> list[list[CommandView]]:
     """Commands that share a network namespace: one script or runbook fence; one pod; one
     compose service (compose services get their own namespace unless host network)."""
     out: dict[tuple, list[CommandView]] = {}
@@ -50,6 +58,10 @@ def port_groups(ctx: FileContext) -> list[list[CommandView]]:
 
 
 def deployments(ctx: FileContext) -> list[list[CommandView]]:
+    return ctx.memo("deployments", lambda: _deployments(ctx))
+
+
+def _deployments(ctx: FileContext) -> list[list[CommandView]]:
     """Frontends and workers that serve together (see the module docstring)."""
     out: list[list[CommandView]] = []
     groups: dict[object, list[CommandView]] = {}
