@@ -43,15 +43,6 @@ VERBS: list[tuple[str, str, str]] = [
 # Verbs whose command takes a free-form argv after `--`.
 _PASSTHROUGH = {"resolve"}
 
-app = typer.Typer(
-    name="hicachectl",
-    help="Plan, lint and launch SGLang HiCache deployments behind NVIDIA Dynamo.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 
 def _version_callback(value: bool) -> None:
     if value:
@@ -59,7 +50,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
@@ -68,8 +58,20 @@ def _root(
     """Plan, lint and launch SGLang HiCache deployments behind NVIDIA Dynamo."""
 
 
-def _register() -> None:
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer app with every verb, or with just ``only`` (start-up cost is per verb)."""
+    app = typer.Typer(
+        name="hicachectl",
+        help="Plan, lint and launch SGLang HiCache deployments behind NVIDIA Dynamo.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
     for verb, module, help_text in VERBS:
+        if only is not None and verb != only:
+            continue
         name = f"hicachectl.commands.{module}"
         if importlib.util.find_spec(name) is None:  # verb not built yet
             continue
@@ -78,9 +80,14 @@ def _register() -> None:
         if verb in _PASSTHROUGH:
             settings = {"allow_extra_args": True, "ignore_unknown_options": True}
         app.command(verb, help=help_text, context_settings=settings)(mod.command)
+    return app
 
 
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    # `from hicachectl.cli import app` gives the app with every verb.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def _err(message: str) -> None:
@@ -106,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns the exit code; never shows a traceback."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        rv = app(args=args, prog_name="hicachectl", standalone_mode=False)
+        verbs = {v for v, _, _ in VERBS}
+        only = args[0] if args and args[0] in verbs else None
+        rv = build_app(only)(args=args, prog_name="hicachectl", standalone_mode=False)
     except HicacheError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             _err(line)
