@@ -6,7 +6,7 @@
 # A plain `pip install ai-dynamo` does not resolve from PyPI alone (its aisimulate dependency
 # downloads from NVIDIA's index), so this follows the offline-safe recipe: the Rust runtime
 # first, then the Python package without dependencies, then the few modules the frontend and
-# mocker import.  Idempotent: an environment that already imports both is left as it is.
+# mocker import (about 310 MB).  Idempotent: an environment that already imports both is left as it is.
 # Prints the interpreter path on the last line (use it as `hicachectl launch --python PATH`
 # or HICACHECTL_DYNAMO_PYTHON for the end-to-end tests).
 set -euo pipefail
@@ -30,9 +30,10 @@ if ready; then
 else
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   pip() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@"; }
-  pip "ai-dynamo-runtime==$VERSION"
+  # The few modules ai-dynamo's frontend and mocker import come before it, so that pip has
+  # nothing to resolve (or to complain about) when ai-dynamo goes in without its dependencies.
+  pip "ai-dynamo-runtime==$VERSION" packaging pyyaml msgspec
   pip --no-deps "ai-dynamo==$VERSION"
-  pip packaging pyyaml msgspec
   ready || { echo "install-dynamo: $VENV still cannot import dynamo.frontend/dynamo.mocker" >&2; exit 1; }
   echo "install-dynamo: installed ai-dynamo $VERSION into $VENV" >&2
 fi
