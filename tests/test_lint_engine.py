@@ -309,3 +309,16 @@ def test_host_note_once(cli, tmp_path):
     )
     r = cli("lint", str(script))
     assert r.stderr.count("host memory unknown") == 1
+
+
+def test_parallel_run_matches_serial(tmp_path):
+    from hicachectl.lint.engine import PARALLEL_MIN_FILES
+
+    for i in range(PARALLEL_MIN_FILES + 10):
+        sub = tmp_path / f"d{i % 7}"
+        text = BAD if i % 3 else WB
+        write(sub, f"run{i}.sh", f"# {i}\n{text}\n")
+    serial = lint_paths([str(tmp_path)], jobs=1)
+    parallel = lint_paths([str(tmp_path)], jobs=2)
+    assert serial.files == parallel.files == PARALLEL_MIN_FILES + 10
+    assert serial.findings == parallel.findings and len(serial.findings) > 200
