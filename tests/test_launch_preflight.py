@@ -176,6 +176,8 @@ def test_dry_run_prints_argv_env_cwd_and_starts_nothing(cli, tmp_path, monkeypat
     assert f"env: DYN_FILE_KV={run}/dynamo-kv" in out
     assert "env removed: DYN_ROUTER_MODE" in out  # removed from workers
     assert f"cwd: {os.getcwd()}" in out
+    assert "ports: http=127.0.0.1:18123" in out
+    assert "ready when: GET http://127.0.0.1:18123/v1/models/tiny/ready says ready" in out
     assert "hf_secret_value" not in r.output
     assert not run.exists()  # nothing created, nothing started
 

@@ -55,6 +55,10 @@ def dry_run_text(children: list[Child], user_env: Mapping[str, str], s: Settings
             lines.append(f"env removed: {' '.join(removed)}")
         lines.append(f"argv: {shlex.join(_mask_argv(c.argv))}")
         lines.append(f"log: {c.log_path}")
+        if c.ports:
+            lines.append("ports: " + " ".join(f"{u.label}={u.host}:{u.port}" for u in c.ports))
+        if c.probe:
+            lines.append(f"ready when: GET {c.probe[1]} says ready")
         for note in c.notes:
             lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"
