@@ -377,3 +377,14 @@ def test_dynamo_encode_mode():
     assert again.values == pc.values and again.dynamo_values == pc.dynamo_values
     # only the exact spellings are rewritten: an abbreviation reaches SGLang's choices check
     assert parse_command([*head, "--disaggregation-m", "agg"]).fatal.code == "invalid-choice"
+
+
+def test_help_stops_parsing_like_argparse():
+    pc = parse_command(["--hicache-size", "4", "-h", "--bogus"])  # no required/unknown error
+    assert pc.fatal is None and [p.code for p in pc.problems] == ["help"]
+    assert pc.problems[0].token_index == 2
+    # ...but an earlier type error, or an ambiguity anywhere, still comes first
+    assert _fatal(["--hicache-size", "x", "-h"])[0] == "invalid-type"
+    assert _fatal(["-h", "--pp", "2"])[0] == "ambiguous"
+    pc = parse_command(["python", "-m", "dynamo.sglang", "--version", "--bogus"])
+    assert pc.fatal is None and pc.problems[0].code == "help"

@@ -32,6 +32,10 @@ class _Parser(argparse.ArgumentParser):
         raise OracleError(message)
 
 
+class OracleExit(Exception):
+    """help/version was reached: argparse would print and exit 0 here."""
+
+
 class _Note(argparse.Action):
     """Stands in for help/version (which would print and exit)."""
 
@@ -39,7 +43,7 @@ class _Note(argparse.Action):
         super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, default=argparse.SUPPRESS)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        pass
+        raise OracleExit
 
 
 def _typ(name):
@@ -115,8 +119,12 @@ def compare(p: engine.Parser, tokens: list[str], *, known: bool = False):
         want_err = None
     except OracleError as e:
         want_err = str(e)
+    except OracleExit:
+        assert out.error is None and out.exited is not None, tokens
+        return out
     mine = out.error[1] if out.error else None
     assert mine == want_err, (tokens, mine, want_err)
+    assert out.exited is None
     if want_err is None:
         for dest, v in vars(got).items():
             if dest in ns and p.by_dest_kind(dest) not in ("custom",):

@@ -134,3 +134,9 @@ def test_secrets_never_printed(cli):
     assert doc["problems"][0]["message"] == "unrecognized arguments: --api-keys ***"
     r = cli("resolve", "--", "--model-path", "m", "--hf-token=hf_abcdef")
     assert "hf_abcdef" not in r.output
+
+
+def test_help_in_argv_is_exit_2_not_a_start(cli):
+    r, doc = _json(cli, "--", "--model-path", "m", "--help")
+    assert r.exit_code == 2
+    assert doc["problems"][0]["message"].startswith("--help: the program prints its help")

@@ -38,8 +38,9 @@ class Run:
     def run(self, p, args, idx, *, known, ns, dynamo=False) -> list[int]:
         """Run one parser; returns the local positions it left over (known mode)."""
         out = engine.run(p, args, known=known, ns=ns)
+        last = out.error[2] if out.error else out.exited
         for pos, tok, opt in out.abbrevs:
-            if out.error and out.error[2] is not None and pos > out.error[2]:
+            if last is not None and pos > last:
                 break
             where = idx[pos]
             self.problem(
@@ -55,6 +56,8 @@ class Run:
             where = self._real(idx[pos]) if pos is not None else None
             self.problem(code, msg, where, fatal=True, flag=flag)
             raise Stop
+        if out.exited is not None:
+            raise Stop  # help/version printed; nothing after it is parsed
         return out.extras
 
     def _real(self, i: int) -> int | None:

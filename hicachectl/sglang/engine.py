@@ -140,7 +140,7 @@ class Hit:
 
 
 class Outcome:
-    __slots__ = ("hits", "extras", "abbrevs", "error")
+    __slots__ = ("hits", "extras", "abbrevs", "error", "exited")
 
     def __init__(self) -> None:
         self.hits: list[Hit] = []
@@ -148,6 +148,12 @@ class Outcome:
         self.abbrevs: list[tuple[int, str, str]] = []  # (pos, token, option)
         # (code, message, pos or None, canonical flag or None)
         self.error: tuple[str, str, int | None, str | None] | None = None
+        # position of a -h/--help/--version action: argparse prints and exits 0 there
+        self.exited: int | None = None
+
+
+class _Exited(Exception):
+    pass
 
 
 def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Outcome:
@@ -190,6 +196,8 @@ def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Out
     except ArgError as e:
         code, msg, pos, flag = e.args
         out.error = (code, msg, pos, flag)
+        return out
+    except _Exited:
         return out
     out.extras.extend(range(start, n))
     required = [arg_name(a) for a in p.actions if a.required and id(a) not in seen]
@@ -250,4 +258,7 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
             raise ArgError("alias-conflict", msg, start, f.canonical)
         stored = store(f, option, value, ns)
         out.hits.append(Hit(f, option, list(args), start, stored))
+        if f.kind in ("help", "version"):
+            out.exited = start
+            raise _Exited
     return stop

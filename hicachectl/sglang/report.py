@@ -127,7 +127,8 @@ def run_resolve(
         if resolved.get(f) is not None:
             resolved[f] = "***"
     errors = [{"message": _redact(e["message"], hidden)} for e in errors]
-    code = 2 if (fatal is not None or bad_bytes) else (1 if errors else 0)
+    helped = any(p.code == "help" for p in parsed.problems)  # prints help, never starts
+    code = 2 if (fatal is not None or bad_bytes or helped) else (1 if errors else 0)
     doc = {
         "sglang_version": version,
         "entrypoint": parsed.entrypoint,
@@ -141,7 +142,7 @@ def run_resolve(
         for n in notes:
             sys.stderr.write(f"note: {_clean(n)}\n")
     else:
-        _table(doc, parsed, fields, notes, fatal)
+        _table(doc, parsed, fields, notes, fatal, code)
     return code
 
 
@@ -149,7 +150,7 @@ def _fmt(v: Any) -> str:
     return _clean(json.dumps(v, default=str) if not isinstance(v, str) else v)
 
 
-def _table(doc: dict, parsed, fields: Sequence[str], notes: list[str], fatal) -> None:
+def _table(doc: dict, parsed, fields: Sequence[str], notes: list[str], fatal, code: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -186,5 +187,5 @@ def _table(doc: dict, parsed, fields: Sequence[str], notes: list[str], fatal) ->
         out.print(f"problem{where}: {_clean(p['message'])}", markup=False)
     for n in notes:
         out.print(f"note: {_clean(n)}", markup=False)
-    if fatal is None and not doc["errors"]:
+    if code == 0:
         out.print("SGLang would start with these settings.", markup=False)
