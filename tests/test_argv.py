@@ -388,3 +388,18 @@ def test_help_stops_parsing_like_argparse():
     assert _fatal(["-h", "--pp", "2"])[0] == "ambiguous"
     pc = parse_command(["python", "-m", "dynamo.sglang", "--version", "--bogus"])
     assert pc.fatal is None and pc.problems[0].code == "help"
+
+
+def test_sglang_serve_cli_checks():
+    # sglang/cli/serve.py: any -h token prints help before parsing; the model path is looked
+    # for by its literal spellings before argparse runs.
+    pc = parse_command(["sglang", "serve", "--chat-template", "-h", "--pp", "2"])
+    assert pc.fatal is None and pc.problems[0].code == "help" and pc.problems[0].token_index == 3
+    assert _fatal(["sglang", "serve", "--model-p", "m"]) == (
+        "required",
+        "Error: --model-path is required. Please provide the path to the model.",
+        None,
+    )
+    assert _fatal(["sglang", "serve", "--model=m", "--tp-size", "2"]) is None
+    # bare flags are parsed as prepare_server_args does
+    assert _fatal(["--model-p", "m"]) is None

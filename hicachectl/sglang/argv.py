@@ -59,6 +59,8 @@ def parse_command(
         if ep in ("sglang serve", "sglang.launch_server"):
             if ep == "sglang serve":
                 args, idx = _serve_argv(args, idx, entry.positional_model)
+                if not entry.bare:
+                    _serve_checks(r, args, idx, model_path)
             args, idx = r.expand_config(sp, args, idx)
             run_sglang(r, sp, args, idx, values, model_path)
         elif ep.startswith("dynamo.sglang"):
@@ -91,6 +93,33 @@ def parse_command(
         canonical_argv=canon,
         problems=r.problems,
     )
+
+
+def _serve_checks(r: Run, args: list[str], idx: list[int], model_path: str | None) -> None:
+    """What sglang/cli/serve.py does before SGLang's parser runs (not for bare flags)."""
+    for a, i in zip(args, idx, strict=True):
+        if a in ("-h", "--help"):  # any such token, even one meant as a value
+            r.problem("help", f"{a}: sglang serve prints its help text and exits", i)
+            raise Stop
+    if model_path is None and _literal_model_path(args) is None:
+        # cli/utils.py::get_model_path looks for the literal spellings only.
+        r.problem(
+            "required",
+            "Error: --model-path is required. Please provide the path to the model.",
+            None,
+            True,
+        )
+        raise Stop
+
+
+def _literal_model_path(args: list[str]) -> str | None:
+    for i, a in enumerate(args):
+        if a in ("--model-path", "--model"):
+            if i + 1 < len(args):
+                return args[i + 1]
+        elif a.startswith(("--model-path=", "--model=")):
+            return a.split("=", 1)[1]
+    return None
 
 
 def _serve_argv(args, idx, positional_model):

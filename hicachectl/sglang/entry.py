@@ -65,7 +65,7 @@ _PY_VALUED = {"-X", "-W", "-Q"}
 
 
 class Entry:
-    __slots__ = ("entrypoint", "start", "env", "problem", "positional_model")
+    __slots__ = ("entrypoint", "start", "env", "problem", "positional_model", "bare")
 
     def __init__(self) -> None:
         self.entrypoint = "unknown"
@@ -73,6 +73,7 @@ class Entry:
         self.env: dict[str, str] = {}
         self.problem: tuple[str, str, int | None] | None = None  # (code, message, index)
         self.positional_model = False  # `sglang serve MODEL`
+        self.bare = False  # the command was bare server flags
 
 
 def _skip_opts(tokens: list[str], i: int, valued: set[str]) -> int:
@@ -96,6 +97,7 @@ def find_entry(tokens: list[str]) -> Entry:
         return e
     if tokens[0].startswith("-"):
         e.entrypoint = "sglang serve"
+        e.bare = True
         return e
     i = 0
     program: str | None = None  # a docker --entrypoint standing in for the next token
