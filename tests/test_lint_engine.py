@@ -91,6 +91,9 @@ def test_bad_config_names_file_and_key(tmp_path):
         InputError, match=r"pyproject\.toml: tool\.hicachectl\.frobnicate: unknown key"
     ):
         load_config(cfg)
+    cfg = write(tmp_path, ".hicachectl.toml", 'ignore = ["write-bak-policy"]\n')
+    with pytest.raises(InputError, match=r"ignore: unknown rule 'write-bak-policy'"):
+        load_config(cfg)
     cfg = write(tmp_path, "x.toml", "select = [\n")
     with pytest.raises(InputError, match=r"x\.toml(:\d+)?: invalid TOML"):
         load_config(cfg)
@@ -188,7 +191,7 @@ def test_cli_text_format_has_caret_and_summary(cli, tmp_path):
     assert caret.index("^") == src.index("--max-num-seqs") and caret.count("^") == len(
         "--max-num-seqs"
     )
-    assert lines[-1] == "1 problems: 1 error, 0 warnings, 0 info (1 file linted)"
+    assert lines[-1] == "1 problem: 1 error, 0 warnings, 0 info (1 file linted)"
 
 
 def test_cli_json_format(cli, tmp_path):

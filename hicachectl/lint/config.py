@@ -165,13 +165,19 @@ def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
             raise bad(key, "expected a list of strings")
         return tuple(v)
 
+    def codes(key: str, v: Any) -> tuple[str, ...]:
+        out = strs(key, v)
+        for c in out:
+            resolve_code(c, lambda m, k=key: bad(k, m))
+        return out
+
     for key, v in table.items():
         if key not in _KEYS:
             raise bad(key, f"unknown key (known: {', '.join(sorted(_KEYS))})")
         if key == "select":
-            s["select"] = strs(key, v)
+            s["select"] = codes(key, v)
         elif key in ("ignore", "extend-ignore"):
-            s["ignore"] = s.get("ignore", ()) + strs(key, v)
+            s["ignore"] = s.get("ignore", ()) + codes(key, v)
         elif key == "exclude":
             s["exclude"] = strs(key, v)
         elif key == "severity":

@@ -54,7 +54,8 @@ def summary(result: LintResult) -> str:
     files = f"{result.files} file{'s' if result.files != 1 else ''} linted"
     if not result.findings:
         return f"no problems found ({files})"
-    return f"{len(result.findings)} problems: {', '.join(parts)} ({files})"
+    n = len(result.findings)
+    return f"{n} problem{'s' if n != 1 else ''}: {', '.join(parts)} ({files})"
 
 
 def render_text(result: LintResult, *, quiet: bool = False, color: bool = False) -> str:
