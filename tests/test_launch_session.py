@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import textwrap
 from dataclasses import replace
 
+import pytest
 from launch_plans import free_ports, make_plan
 
+from hicachectl.errors import HicacheError
 from hicachectl.launch.session import supervise
 from hicachectl.launch.specs import Settings, build_children
 
@@ -106,3 +109,28 @@ def test_ready_banner_boot_report_and_a_worker_that_dies(tmp_path):
     assert {c["name"] for c in children} == {"worker-0", "frontend"}
     log = (s.run_dir / "logs" / "worker-0.log").read_text()
     assert "Allocating kv hierarchical KV host pool" in log and "Not enough host memory" in log
+
+
+def test_a_child_that_cannot_start_stops_the_others(tmp_path):
+    (http,) = free_ports(1)
+    plan = make_plan(http_port=http, workers=1, relocate_ports=True)
+    s, kids = _stand_ins(tmp_path, plan)
+    # the worker starts first (plan order); the frontend's interpreter does not exist
+    kids = [
+        replace(c, argv=[str(tmp_path / "no-python")]) if c.role == "frontend" else c for c in kids
+    ]
+    with pytest.raises(HicacheError, match="cannot start frontend") as info:
+        supervise(
+            plan,
+            kids,
+            s,
+            quiet=True,
+            ready_timeout=20,
+            grace=2,
+            out=io.StringIO(),
+            err=io.StringIO(),
+        )
+    assert info.value.exit_code == 1
+    (worker,) = json.loads((s.run_dir / "children.json").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.killpg(worker["pgid"], 0)

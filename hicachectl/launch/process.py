@@ -54,16 +54,20 @@ class ChildProcess:
         self.name = name
         self._events = events
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
-        self._popen = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+        try:
+            self._popen = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except BaseException:
+            self._log.close()
+            raise
         self.pid = self._popen.pid
         self.pgid = self.pid  # start_new_session: the child leads its own group
         self._reader = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)

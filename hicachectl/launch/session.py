@@ -8,6 +8,7 @@ import shlex
 import time
 from typing import TextIO
 
+from hicachectl.errors import HicacheError
 from hicachectl.launch import process, readiness, rundir
 from hicachectl.launch.boot_report import BootWatch
 from hicachectl.launch.logs import ConsolePrinter
@@ -94,7 +95,10 @@ def supervise(
     )
 
     def start(name: str) -> process.ChildProcess:
-        proc = launch_spawn(name)
+        try:
+            proc = launch_spawn(name)
+        except OSError as exc:  # the supervisor stops those already started, then this shows
+            raise HicacheError(f"cannot start {name}: {exc.strerror or exc}", exit_code=1) from None
         _record_children(s, started, children)
         return proc
 

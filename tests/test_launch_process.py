@@ -1,0 +1,75 @@
+"""The spawning module with real processes: output to log file and events, exit events, process
+groups, SIGTERM then SIGKILL reaching grandchildren too."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+
+from hicachectl.launch.process import ChildProcess, EventQueue
+
+STUBBORN = textwrap.dedent(
+    """
+    import signal, subprocess, sys, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
+    print("grandchild", child.pid, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def _events(q: EventQueue, until, timeout=10.0):
+    seen = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ev = q.get(0.05)
+        if ev is not None:
+            seen.append(ev)
+            if until(ev):
+                break
+    return seen
+
+
+def test_output_goes_whole_to_the_log_and_line_by_line_to_events(tmp_path):
+    q = EventQueue()
+    log = tmp_path / "w.log"
+    code = "import sys; print('one'); print('two', file=sys.stderr); sys.stdout.write('no newline'); sys.exit(3)"
+    proc = ChildProcess("w", [sys.executable, "-c", code], dict(os.environ), None, log, q)
+    seen = _events(q, lambda ev: ev.kind == "exit")
+    assert [(e.kind, e.value) for e in seen] == [
+        ("line", "one"),
+        ("line", "two"),
+        ("line", "no newline"),
+        ("exit", 3),
+    ]
+    assert log.read_text() == "one\ntwo\nno newline"
+    assert proc.pgid == proc.pid != os.getpgid(0)  # its own process group
+    assert not proc.alive()
+
+
+def test_terminate_then_kill_reaches_the_whole_group(tmp_path):
+    q = EventQueue()
+    proc = ChildProcess(
+        "s",
+        [sys.executable, "-c", STUBBORN],
+        dict(os.environ),
+        str(tmp_path),
+        tmp_path / "s.log",
+        q,
+    )
+    (line,) = [e for e in _events(q, lambda ev: ev.kind == "line")]
+    grandchild = int(line.value.split()[1])
+    assert os.getpgid(grandchild) == proc.pgid
+    proc.terminate()
+    time.sleep(0.3)
+    assert proc.alive()  # SIGTERM ignored by both
+    proc.kill()
+    assert [e.value for e in _events(q, lambda ev: ev.kind == "exit")] == [-9]
+    end = time.monotonic() + 5
+    while proc.alive() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not proc.alive()
+    assert not proc.group_alive()  # the grandchild went with it
