@@ -403,3 +403,19 @@ def test_sglang_serve_cli_checks():
     assert _fatal(["sglang", "serve", "--model=m", "--tp-size", "2"]) is None
     # bare flags are parsed as prepare_server_args does
     assert _fatal(["--model-p", "m"]) is None
+
+
+@pytest.mark.parametrize(
+    "head,env",
+    [
+        (["setsid", "-f", "python", "-m", "sglang.launch_server"], {}),
+        (["time", "-p", "python", "-m", "sglang.launch_server"], {}),
+        (["chrt", "-f", "99", "python", "-m", "sglang.launch_server"], {}),
+        (["srun", "-N", "1", "--gres=gpu:8", "python", "-m", "sglang.launch_server"], {}),
+        (["mpirun", "-np", "2", "-x", "NCCL_DEBUG=INFO", "python", "-m", "sglang.launch_server"],
+         {"NCCL_DEBUG": "INFO"}),
+    ],
+)  # fmt: skip
+def test_launcher_wrappers(head, env):
+    pc = parse_command([*head, "--model-path", "m"])
+    assert (pc.entrypoint, pc.env, pc.entry_index) == ("sglang.launch_server", env, len(head))

@@ -62,6 +62,11 @@ _UV_VALUED = set(
     "--exclude-newer --color --keyring-provider".split()
 )
 _PY_VALUED = {"-X", "-W", "-Q"}
+_LAUNCHER_VALUED = set(
+    "-N -n -c -p -t -w -J -o -e -A -G -np -H -x --host --hostfile -hostfile --bind-to "
+    "--map-by --rank-by -npernode --nodes --ntasks --cpus-per-task --partition --time "
+    "--gres --gpus --gpus-per-node --job-name --account --mpi --nodelist --mem".split()
+)
 
 
 class Entry:
@@ -126,8 +131,21 @@ def find_entry(tokens: list[str]) -> Entry:
                     break
                 elif opt in _ENV_VALUED and i < n:
                     i += 1
-        elif base in ("nohup", "exec", "stdbuf", "nice", "chrt", "ionice"):
+        elif base in ("nohup", "exec", "stdbuf", "nice", "chrt", "ionice", "setsid", "time"):
             i = _skip_opts(tokens, i + advance, {"-a", "-n", "-c", "-p", "-i", "-o", "-e"})
+            if base == "chrt" and i < n and tokens[i].isdigit():
+                i += 1  # chrt [opts] PRIORITY COMMAND
+        elif base in ("srun", "mpirun", "mpiexec"):
+            j = i + advance
+            while j < n and tokens[j].startswith("-") and tokens[j] != "-":
+                opt = tokens[j]
+                j += 1
+                if opt == "-x" and j < n and "=" in tokens[j]:  # mpirun -x VAR=value
+                    k, v = tokens[j].split("=", 1)
+                    e.env[k] = v
+                if "=" not in opt and opt in _LAUNCHER_VALUED and j < n:
+                    j += 1
+            i = j
         elif base == "sudo":
             i = _skip_opts(tokens, i + advance, _SUDO_VALUED)
         elif base == "timeout":
