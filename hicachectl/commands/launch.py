@@ -170,9 +170,10 @@ def command(
 ) -> int:
     """Start the planned workers and frontend, supervise them, and check the boot against the plan.
 
-    Exit 0 never while running; on stop: the exit code of the child that stopped first (1 if
-    it exited 0), 1 when not ready within --ready-timeout, 2 when pre-flight fails (nothing
-    started), 130/143 on Ctrl-C/SIGTERM.
+    Runs until a process stops or you press Ctrl-C; --dry-run prints what would run.  Exit
+    codes: the code of the process that stopped first (128+N for signal N, 1 if it exited 0),
+    1 when not ready within --ready-timeout, 2 when pre-flight fails (nothing started),
+    130/143 on Ctrl-C/SIGTERM.
     """
     from hicachectl.errors import UsageError
 
