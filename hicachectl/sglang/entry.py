@@ -62,6 +62,14 @@ _UV_VALUED = set(
     "--exclude-newer --color --keyring-provider".split()
 )
 _PY_VALUED = {"-X", "-W", "-Q"}
+_SIMPLE_VALUED = {
+    "exec": {"-a"},
+    "stdbuf": {"-i", "-o", "-e"},
+    "nice": {"-n", "--adjustment"},
+    "ionice": {"-c", "-n", "-p", "-P", "-u", "--class", "--classdata"},
+    "chrt": {"-p", "--pid"},
+    "time": {"-o", "--output", "-f", "--format"},
+}
 _LAUNCHER_VALUED = set(
     "-N -n -c -p -t -w -J -o -e -A -G -np -H -x --host --hostfile -hostfile --bind-to "
     "--map-by --rank-by -npernode --nodes --ntasks --cpus-per-task --partition --time "
@@ -132,7 +140,7 @@ def find_entry(tokens: list[str]) -> Entry:
                 elif opt in _ENV_VALUED and i < n:
                     i += 1
         elif base in ("nohup", "exec", "stdbuf", "nice", "chrt", "ionice", "setsid", "time"):
-            i = _skip_opts(tokens, i + advance, {"-a", "-n", "-c", "-p", "-i", "-o", "-e"})
+            i = _skip_opts(tokens, i + advance, _SIMPLE_VALUED.get(base, set()))
             if base == "chrt" and i < n and tokens[i].isdigit():
                 i += 1  # chrt [opts] PRIORITY COMMAND
         elif base in ("srun", "mpirun", "mpiexec"):
