@@ -94,4 +94,4 @@ def test_seeds_with_a_host_budget():
     )
     (f,) = [f for f in res.findings if f.code in ("HC401", "HC402")]
     assert (f.code, f.span.line, f.span.col) == ("HC402", 25, 3)
-    assert f.message.startswith("--hicache-size 30 × 1 rank = 30.0 GB is 88 % of the 34.3 GB")
+    assert f.message.startswith("--hicache-size 30 × 1 rank = 30.0 GB is 87.6 % of the 34.3 GB")

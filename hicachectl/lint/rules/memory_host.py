@@ -132,7 +132,7 @@ class HostMemoryAbovePlan(Rule):
                 yield self.finding(
                     ctx,
                     v.span_of("hicache_size"),
-                    f"{what} = {total / GB:.1f} GB is {100 * total / budget:.0f} % of the "
+                    f"{what} = {total / GB:.1f} GB is {100 * total / budget:.1f} % of the "
                     f"{budget / GB:.1f} GB host budget, above the planned "
                     f"{PLANNED_FRACTION:.0%} ({planned / GB:.1f} GB)",
                 )
