@@ -419,3 +419,22 @@ def test_sglang_serve_cli_checks():
 def test_launcher_wrappers(head, env):
     pc = parse_command([*head, "--model-path", "m"])
     assert (pc.entrypoint, pc.env, pc.entry_index) == ("sglang.launch_server", env, len(head))
+
+
+def test_config_value_shapes_per_version():
+    texts = {
+        "c.yaml": "disable-radix-cache: false\nenable-metrics: true\n"
+        "hicache-storage-backend: file\ncuda-graph-bs-decode: [1, 2, 4]\n"
+    }
+    for v in ("0.5.21", "0.5.23"):
+        pc = parse_command(M + ["--config", "c.yaml"], sglang_version=v, config_texts=texts)
+        assert pc.fatal is None, v
+        assert pc.values["disable_radix_cache"] is False and pc.values["enable_metrics"] is True
+        assert pc.values["cuda_graph_bs_decode"] == [1, 2, 4]
+    bad = {"c.yaml": "disable-cuda-graph: true\n"}
+    assert _fatal(M + ["--config", "c.yaml"], "0.5.21", config_texts=bad)[1] == (
+        "Unsupported config option 'disable_cuda_graph' with action 'DeprecatedStoreTrueAction'"
+    )
+    # 0.5.23 knows every long spelling of a store_true flag as a bare-flag key
+    alias = {"c.yaml": "enable-hicache: true\n"}
+    assert _fatal(M + ["--config", "c.yaml"], "0.5.23", config_texts=alias) is None
