@@ -287,7 +287,7 @@ def test_invalid_profile_is_reported(tmp_path, cli):
     write(tmp_path, "profiles/bad.toml", 'name = "x"\n[workers]\ntp = "many"\n')
     r = cli("lint", "-q", str(tmp_path / "profiles"))
     assert r.exit_code == 1
-    assert "HC003 workers.tp:" in r.stdout
+    assert "bad.toml:3:1: HC003 workers.tp:" in r.stdout
 
 
 def test_rules_command(cli):
