@@ -95,7 +95,7 @@ def oracle_for(p):
     return _ORACLES.get(p.name) or _ORACLES.setdefault(p.name, oracle(p))
 
 
-COMMON = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+COMMON = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check_indexes(pc, n):
