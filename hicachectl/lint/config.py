@@ -5,7 +5,7 @@ Settings come from ``[tool.hicachectl]`` in ``pyproject.toml`` or from ``.hicach
 repository root (the first directory holding ``.git``), or from ``--config FILE``.
 Command-line options override the file.  Inline directives (``# hicachectl:
 disable=CODE``) arrive from the extractor as :class:`Suppression` objects and are applied
-by :func:`apply_suppressions`.
+by :func:`hicachectl.lint.suppress.apply_suppressions`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from hicachectl.errors import InputError, UsageError, where
-from hicachectl.lint.types import Extraction, Finding
 
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_SGLANG = "0.5.23"  # plain `sglang serve` / `python -m sglang.launch_server`
@@ -286,43 +285,3 @@ def with_overrides(base: Settings, **cli: Any) -> Settings:
     if "sglang_version" in changes:
         changes["dynamo_sglang_version"] = changes["sglang_version"]
     return replace(base, **changes)
-
-
-# --------------------------------------------------------------------------- suppression
-
-
-def apply_suppressions(findings: list[Finding], ext: Extraction) -> list[Finding]:
-    """Drop findings covered by inline directives.
-
-    A directive applies to the line it names; when that line starts a command, it covers
-    every line of the command (a directive before a multi-line command silences all of it).
-    """
-    if not ext.suppressions or not findings:
-        return findings
-    file_wide: set[str] = set()
-    by_line: dict[int, set[str]] = {}
-    starts: dict[int, int] = {}
-    for c in ext.commands:
-        starts[c.span.line] = max(starts.get(c.span.line, 0), c.span.end_line)
-    for s in ext.suppressions:
-        codes = {_code_or_raw(c) for c in s.codes}
-        if s.file_wide:
-            file_wide |= codes
-            continue
-        end = starts.get(s.line, s.line)
-        for line in range(s.line, end + 1):
-            by_line.setdefault(line, set()).update(codes)
-    out = []
-    for f in findings:
-        codes = file_wide | by_line.get(f.span.line, set())
-        if codes and ("all" in codes or f.code in codes or f.name in codes):
-            continue
-        out.append(f)
-    return out
-
-
-def _code_or_raw(text: str) -> str:
-    try:
-        return resolve_code(text)
-    except UsageError:
-        return text.strip()

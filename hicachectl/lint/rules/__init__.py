@@ -12,10 +12,12 @@ from hicachectl.lint.rules import (
     hicache_flags,
     hicache_secrets,
     hicache_storage,
+    hicache_upstream,
     memory_host,
     resolver_rules,
     structure_continuation,
     structure_flags,
+    topology_frontend,
     topology_ports,
     topology_routing,
     validity_unknown,
@@ -44,13 +46,13 @@ RULES: tuple[type[Rule], ...] = (
     hicache_flags.HicacheFlagsWithoutHicache,  # HC301
     hicache_flags.HicacheSizeAndRatio,  # HC302
     hicache_flags.HicacheRatioTooLow,  # HC303
-    hicache_flags.WriteBackPolicy,  # HC304
+    hicache_upstream.WriteBackPolicy,  # HC304
     hicache_flags.StorageOptionWithoutBackend,  # HC305
-    hicache_flags.FileStorageBackend,  # HC306
+    hicache_upstream.FileStorageBackend,  # HC306
     hicache_storage.MooncakeWithoutMaster,  # HC307
     hicache_storage.DynamicBackendIncomplete,  # HC308
     hicache_storage.InvalidJsonConfig,  # HC309
-    hicache_flags.PipelineParallelHicache,  # HC310
+    hicache_upstream.PipelineParallelHicache,  # HC310
     hicache_secrets.ApiKeyInCommand,  # HC311
     memory_host.HostMemoryOverBudget,  # HC401
     memory_host.HostMemoryAbovePlan,  # HC402
@@ -60,13 +62,13 @@ RULES: tuple[type[Rule], ...] = (
     topology_ports.DuplicateKvEventsPort,  # HC502
     topology_ports.DuplicateBootstrapPort,  # HC503
     topology_ports.SharedGpus,  # HC504
-    topology_ports.SystemPortIsHttpPort,  # HC505
+    topology_frontend.SystemPortIsHttpPort,  # HC505
     topology_routing.BlockSizeMismatch,  # HC506
     topology_routing.KvRouterWithoutEvents,  # HC507
     topology_routing.DiscoveryMismatch,  # HC508
     topology_routing.RouterEnvOnWorker,  # HC509
     topology_routing.SharedCacheWithoutMooncake,  # HC510
-    topology_ports.WorkerPortIsHttpPort,  # HC511
+    topology_frontend.WorkerPortIsHttpPort,  # HC511
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in RULES}

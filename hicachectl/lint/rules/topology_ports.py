@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from hicachectl.lint.rules import _topology as topo
-from hicachectl.lint.rules._hosts import deployments, port_groups, stopped_between, where
+from hicachectl.lint.rules._hosts import port_groups, stopped_between, where
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
@@ -221,109 +221,3 @@ def _same_host(a, b) -> bool:
     if env in a.cmd.env or env in b.cmd.env:
         return True
     return a.value("disaggregation_mode") == b.value("disaggregation_mode")
-
-
-def _same_netns_deployments(ctx):
-    """Deployments, split where Kubernetes pods or compose services separate networks."""
-    ids = {id(v): i for i, g in enumerate(port_groups(ctx)) for v in g}
-    for views in deployments(ctx):
-        by_ns: dict[int, list] = {}
-        for v in views:
-            by_ns.setdefault(ids[id(v)] if v.cmd.host_format in ("k8s", "compose") else -1, [])
-            by_ns[ids[id(v)] if v.cmd.host_format in ("k8s", "compose") else -1].append(v)
-        yield from by_ns.values()
-
-
-def _frontend_ports(views):
-    return [(f, topo.http_port(f)) for f in views if f.is_frontend]
-
-
-class SystemPortIsHttpPort(Rule):
-    """A worker's `DYN_SYSTEM_PORT` equals the frontend's HTTP port.
-
-    ## What it does
-    Compares each worker's `DYN_SYSTEM_PORT` with the frontend's `--http-port`
-    (`DYN_HTTP_PORT`, default 8000) on the same host.
-
-    ## Why is this bad
-    Whichever starts second loses: a frontend started second exits with `port ... already
-    in use`; a worker started second runs on without its health server, silently.
-
-    ## Example
-    ```bash
-    python -m dynamo.frontend --http-port 8000 &
-    DYN_SYSTEM_PORT=8000 python -m dynamo.sglang --model-path m &
-    ```
-
-    ## Use instead
-    ```bash
-    python -m dynamo.frontend --http-port 8000 &
-    DYN_SYSTEM_PORT=8081 python -m dynamo.sglang --model-path m &
-    ```
-    """
-
-    code = "HC505"
-    name = "system-port-is-http-port"
-    severity = "error"
-
-    def check(self, ctx) -> Iterator[Finding]:
-        for views in _same_netns_deployments(ctx):
-            fronts = _frontend_ports(views)
-            for v in views:
-                sp = topo.system_port(v) if v.is_worker else None
-                for f, hp in fronts:
-                    if sp is not None and sp == hp:
-                        yield self.finding(
-                            ctx,
-                            v.env_span("DYN_SYSTEM_PORT"),
-                            f"DYN_SYSTEM_PORT={sp} is the HTTP port of {where(f)}",
-                        )
-                        break
-
-
-class WorkerPortIsHttpPort(Rule):
-    """A worker's SGLang `--port` equals the frontend's HTTP port (harmless under Dynamo).
-
-    ## What it does
-    Notes a `dynamo.sglang` worker whose `--port` equals the frontend's `--http-port`,
-    a pattern from older Dynamo docs.
-
-    ## Why is this bad
-    It is not a conflict: under Dynamo the worker never starts SGLang's HTTP server, so
-    `--port` is never bound.  It still feeds derived ports (`port+233...port+239` with DP
-    attention, `port+10000` for gRPC) and confuses readers, who expect a clash.
-
-    ## Example
-    ```bash
-    python -m dynamo.sglang --model-path m --port 8000 &
-    python -m dynamo.frontend --http-port 8000 &
-    ```
-
-    ## Use instead
-    ```bash
-    python -m dynamo.sglang --model-path m &
-    python -m dynamo.frontend --http-port 8000 &
-    ```
-    """
-
-    code = "HC511"
-    name = "worker-port-is-http-port"
-    severity = "info"
-
-    def check(self, ctx) -> Iterator[Finding]:
-        for views in _same_netns_deployments(ctx):
-            fronts = _frontend_ports(views)
-            for v in views:
-                if not (v.is_dynamo and v.is_engine and v.is_explicit("port")):
-                    continue
-                port = v.int_value("port")
-                for f, hp in fronts:
-                    if port is not None and port == hp:
-                        yield self.finding(
-                            ctx,
-                            v.span_of("port"),
-                            f"--port {port} equals the HTTP port of {where(f)}: no conflict, "
-                            "a dynamo.sglang worker never binds --port (no SGLang HTTP server "
-                            "under Dynamo); drop it to avoid confusion",
-                        )
-                        break
