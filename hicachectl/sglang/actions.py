@@ -8,6 +8,7 @@ specific classes the flag tables name).  Errors carry argparse's exact text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hicachectl.sglang.convert import TypeMessage, convert
@@ -18,9 +19,13 @@ def arg_name(f: Flag) -> str:
     return "/".join(f.opts)
 
 
-def count_values(nargs: Any, pattern: str) -> int | str:
-    """How many following 'A' tokens an action takes, or argparse's error text."""
-    lead = len(pattern) - len(pattern.lstrip("A"))
+_A_RUN = re.compile("A*")
+
+
+def count_values(nargs: Any, pattern: str, pos: int = 0) -> int | str:
+    """How many 'A' tokens from ``pattern[pos:]`` an action takes, or argparse's error text."""
+    # Only the run of 'A's is scanned (no slicing), so huge argvs stay linear.
+    lead = _A_RUN.match(pattern, pos).end() - pos
     if nargs is None:
         return 1 if lead else "expected one argument"
     if nargs == "?":

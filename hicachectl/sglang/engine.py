@@ -236,7 +236,7 @@ def _consume(p, tokens, pat, opts, start, out, ns, seen) -> int:
                 msg = f"argument {arg_name(f)}: ignored explicit argument {explicit!r}"
                 raise ArgError("explicit-arg", msg, start, f.canonical)
         else:
-            cnt = count_values(f.nargs, pat[start + 1 :])
+            cnt = count_values(f.nargs, pat, start + 1)
             if isinstance(cnt, str):
                 raise ArgError(
                     "missing-value", f"argument {arg_name(f)}: {cnt}", start, f.canonical
