@@ -9,6 +9,9 @@ from hicachectl.sglang.parsers import dynamo_parser
 
 
 def dynamo_sglang(r, sp, args, idx, values, dyn, model_path):
+    """Dynamo's parser (parse_known_args), then the router-advertisement parser, then
+    --disagg-config / --config expansion, the --disaggregation-mode rewrite and SGLang's
+    strict parser; finally the values Dynamo forces and the combinations it refuses."""
     d, ra = (
         dynamo_parser("sglang-worker", "dynamo"),
         dynamo_parser("sglang-worker", "router_advertisement"),
@@ -19,10 +22,6 @@ def dynamo_sglang(r, sp, args, idx, values, dyn, model_path):
     args, idx = [args[i] for i in left], [idx[i] for i in left]
     left = r.run(ra, args, idx, known=True, ns=dyn, dynamo=True)
     args, idx = [args[i] for i in left], [idx[i] for i in left]
-    gw = dyn.get("gateway_workers")
-    if gw is not None and gw < 1:
-        r.problem("dynamo", "--gateway-workers must be a positive integer", None, True)
-        raise Stop
     if (dyn.get("disagg_config") is None) != (dyn.get("disagg_config_key") is None):
         r.problem(
             "dynamo",
@@ -30,6 +29,10 @@ def dynamo_sglang(r, sp, args, idx, values, dyn, model_path):
             None,
             True,
         )
+        raise Stop
+    gw = dyn.get("gateway_workers")
+    if gw is not None and gw < 1:  # DynamoConfig.validate() checks this after the pairing
+        r.problem("dynamo", "--gateway-workers must be a positive integer", None, True)
         raise Stop
     if dyn.get("disagg_config") is not None:
         args, idx = _disagg_section(r, sp, args, idx, dyn)
@@ -51,7 +54,7 @@ def dynamo_sglang(r, sp, args, idx, values, dyn, model_path):
         values["chunked_prefill_size"] = -1
     if "incremental_streaming_output" in values:
         values["incremental_streaming_output"] = True
-    if dyn.get("gateway_workers") is not None and "tokenizer_worker_num" in values:
+    if (dyn.get("gateway_workers") or 0) > 1 and "tokenizer_worker_num" in values:
         values["tokenizer_worker_num"] = dyn["gateway_workers"]
     _rejections(r, values, dyn)
 
