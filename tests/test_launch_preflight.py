@@ -316,3 +316,10 @@ def test_reprobe_checks_host_and_gpus_on_a_fresh_probe(tmp_path, monkeypatch):
     monkeypatch.setattr(hicachectl.probe, "probe", lambda *a, **k: 1 / 0)
     problems = run_preflight(plan, build_children(plan, mocker, {}), mocker, reprobe=True)
     assert not any(p.startswith(("host memory", "GPU")) for p in problems)
+
+
+def test_a_plan_that_does_not_fit_is_not_launched(cli, tmp_path):
+    plan = make_plan(http_port=8000, workers=1).model_copy(update={"fits": False})
+    path = _plan_file(tmp_path, plan)
+    r = cli("launch", "--plan", path, "--dry-run")
+    assert r.exit_code == 1 and f"{path}: fits: the plan does not fit" in r.stderr

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hicachectl.errors import InputError, UsageError, format_validation_error, where
+from hicachectl.errors import (
+    InfeasibleError,
+    InputError,
+    UsageError,
+    format_validation_error,
+    where,
+)
 from hicachectl.models import Plan
 
 
@@ -48,6 +54,12 @@ def plan_for_launch(
                 f"--plan takes a finished plan; drop {names or '--profile'} (or re-run plan)"
             )
         plan = load_plan(plan_file)
+        if not plan.fits:
+            raise InfeasibleError(
+                where(
+                    plan_file, "the plan does not fit this host (fits: false); re-plan", key="fits"
+                )
+            )
         return plan, plan.hardware.source == "probe"
     from hicachectl.plan_inputs import gather, plan_for
 
