@@ -86,9 +86,7 @@ def parse_cuda_graph_config_arg(raw: str) -> Any:
     except json.JSONDecodeError as e:
         raise TypeMessage(f"--cuda-graph-config must be JSON: {e}") from None
     if not isinstance(parsed, dict):
-        raise TypeMessage(
-            f"--cuda-graph-config must be a JSON object, got {type(parsed).__name__}"
-        )
+        raise TypeMessage(f"--cuda-graph-config must be a JSON object, got {type(parsed).__name__}")
     # Per-phase key validation happens upstream too; not reproduced (hicachectl never
     # reads this flag).
     return parsed
