@@ -30,11 +30,14 @@ EXPECTED: dict[str, list[tuple[int, int, str]]] = {
     "002_2f7d87c1211fe53d.md": [
         (60, 3, "HC012"),  # --tp 8 (prefill node)
         (70, 3, "HC201"),  # --hicache-io-backend direct: page_first rewritten to page_first_direct
+        (72, 3, "HC312"),  # hf3fs for DeepSeek-R1 (MLA) needs SGLANG_HICACHE_HF3FS_CONFIG_PATH
         (81, 3, "HC012"),  # --tp 8 (decode node)
         (89, 3, "HC201"),  # same rewrite on the decode node
+        (91, 3, "HC312"),  # hf3fs + MLA again
         (93, 3, "HC202"),  # the broken line drops --disaggregation-mode decode: E4 at start-up
         (93, 50, "HC001"),  # `\  # comment` cuts the last three flags off
         (108, 3, "HC012"),  # --tp 8 (HF3FS)
+        (120, 3, "HC312"),  # hf3fs + MLA again
         (121, 51, "HC002"),  # the HF3FS command ends with a dangling backslash
         (139, 3, "HC012"),  # --tp 8 (Mooncake; MOONCAKE_MASTER is exported: no HC307)
     ],

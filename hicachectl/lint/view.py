@@ -10,6 +10,7 @@ reports them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from hicachectl.lint.types import Span, Token
@@ -249,12 +250,22 @@ class CommandView:
         from hicachectl.sglang.resolver import resolve
 
         try:
-            return resolve(self.parsed)
+            return resolve(self.parsed, model=self.model)
         except Exception as exc:  # the linter reports, it never crashes on one command
             self.ctx.notes.append(
                 f"{self.ctx.path}:{self.cmd.span.line}: resolver skipped: {type(exc).__name__}"
             )
             return None
+
+    @property
+    def model(self):
+        """Facts of the served model when it is in the bundled catalogue (by id or by the
+        last path component: ``/models/DeepSeek-R1/``), else None.  Never reads the local
+        disk or the Hugging Face cache: lint results do not depend on the linting machine."""
+        name = self.value("model_path")
+        if not isinstance(name, str) or not name or not self.known("model_path"):
+            return None
+        return bundled_model(name)
 
     @property
     def hicache(self) -> bool:
@@ -285,3 +296,23 @@ class CommandView:
             return max(int(self.cmd.context.get("replicas", 1) or 1), 1)
         except (TypeError, ValueError):
             return 1
+
+
+@lru_cache(maxsize=64)
+def bundled_model(name: str):
+    from hicachectl.catalogue import META_KEY, find_bundled, load_config_json
+    from hicachectl.modelspec import facts_from_config
+
+    for candidate in (name.strip(), name.strip().rstrip("/").rsplit("/", 1)[-1]):
+        path = find_bundled(candidate) if candidate else None
+        if path is None:
+            continue
+        try:
+            cfg = load_config_json(path)
+            meta = cfg.get(META_KEY) or {}
+            return facts_from_config(
+                cfg, name=meta.get("name") or candidate, source=f"catalogue:{path.name}"
+            )
+        except Exception:  # a catalogue problem must not stop the lint
+            return None
+    return None

@@ -54,6 +54,7 @@ RULES: tuple[type[Rule], ...] = (
     hicache_storage.InvalidJsonConfig,  # HC309
     hicache_upstream.PipelineParallelHicache,  # HC310
     hicache_secrets.ApiKeyInCommand,  # HC311
+    hicache_storage.Hf3fsMlaWithoutMetadataServer,  # HC312
     memory_host.HostMemoryOverBudget,  # HC401
     memory_host.HostMemoryAbovePlan,  # HC402
     memory_host.K8sMemoryLimitTooSmall,  # HC403

@@ -165,3 +165,55 @@ class InvalidJsonConfig(Rule):
                     yield self.finding(
                         ctx, v.span_of(dest), f"{v.flag_name(dest)} is not valid JSON: {err}"
                     )
+
+
+class Hf3fsMlaWithoutMetadataServer(Rule):
+    """HF3FS storage for an MLA model without a global metadata server.
+
+    ## What it does
+    Finds `--hicache-storage-backend hf3fs` for a model the bundled catalogue knows to use
+    MLA (DeepSeek-V3/R1 family), when `SGLANG_HICACHE_HF3FS_CONFIG_PATH` is not set in the
+    command's environment or the same script or manifest.
+
+    ## Why is this bad
+    Without that config SGLang falls back to a single-machine layout
+    (`/data/hicache.{rank}.bin`), and MLA models refuse it when the cache is built: `MLA
+    model is not supported without global metadata server`.  The failure comes after the
+    weights have loaded.
+
+    ## Example
+    ```bash
+    python3 -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --tp-size 8 \\
+      --enable-hierarchical-cache --hicache-storage-backend hf3fs
+    ```
+
+    ## Use instead
+    ```bash
+    SGLANG_HICACHE_HF3FS_CONFIG_PATH=/etc/sglang/hf3fs.json \\
+    python3 -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --tp-size 8 \\
+      --enable-hierarchical-cache --hicache-storage-backend hf3fs
+    ```
+    """
+
+    code = "HC312"
+    name = "hf3fs-mla-without-metadata-server"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        from hicachectl.lint.rules.hicache_flags import host_pool_path
+
+        for v in ctx.engines():
+            if v.value("hicache_storage_backend") != "hf3fs" or not host_pool_path(v):
+                continue
+            model = v.model
+            if model is None or model.attention not in ("mla", "dsa"):
+                continue
+            if v.env_get("SGLANG_HICACHE_HF3FS_CONFIG_PATH") is not None:
+                continue
+            yield self.finding(
+                ctx,
+                v.span_of("hicache_storage_backend"),
+                f"hf3fs with {model.name or 'an MLA model'} (MLA) and no "
+                "SGLANG_HICACHE_HF3FS_CONFIG_PATH: SGLang fails when the cache is built: "
+                "MLA model is not supported without global metadata server",
+            )
