@@ -438,3 +438,14 @@ def test_config_value_shapes_per_version():
     # 0.5.23 knows every long spelling of a store_true flag as a bare-flag key
     alias = {"c.yaml": "enable-hicache: true\n"}
     assert _fatal(M + ["--config", "c.yaml"], "0.5.23", config_texts=alias) is None
+
+
+def test_abbreviation_names_the_canonical_flag():
+    pc = parse_command(M + ["--tensor-par=2", "--no-dllm-f"], sglang_version="0.5.23")
+    a, b = [p for p in pc.problems if p.code == "abbreviation"]
+    assert a.message == (
+        "--tensor-par=2 is an abbreviation of --tensor-parallel-size (canonical --tp-size); "
+        "write --tp-size"
+    )
+    assert a.flag == "--tp-size" and a.token_index == 2
+    assert b.flag == "--no-dllm-fdfo" and pc.values["dllm_fdfo"] is False

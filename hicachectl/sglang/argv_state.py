@@ -39,15 +39,17 @@ class Run:
         """Run one parser; returns the local positions it left over (known mode)."""
         out = engine.run(p, args, known=known, ns=ns)
         last = out.error[2] if out.error else out.exited
-        for pos, tok, opt in out.abbrevs:
+        for pos, tok, opt, flag in out.abbrevs:
             if last is not None and pos > last:
                 break
-            where = idx[pos]
+            # Suggest the canonical spelling; a --no-x form stays a --no-x form.
+            write = opt if opt.startswith("--no-") else flag.canonical
+            also = "" if write == opt else f" (canonical {write})"
             self.problem(
                 "abbreviation",
-                f"{tok} is an abbreviation of {opt}; write {opt}",
-                self._real(where),
-                flag=opt,
+                f"{tok} is an abbreviation of {opt}{also}; write {write}",
+                self._real(idx[pos]),
+                flag=write,
             )
         target = self.dyn_hits if dynamo else self.hits
         target.extend((h, idx[h.pos]) for h in out.hits)

@@ -145,7 +145,7 @@ class Outcome:
     def __init__(self) -> None:
         self.hits: list[Hit] = []
         self.extras: list[int] = []  # positions argparse leaves over
-        self.abbrevs: list[tuple[int, str, str]] = []  # (pos, token, option)
+        self.abbrevs: list[tuple[int, str, str, Flag]] = []  # (pos, token, option, action)
         # (code, message, pos or None, canonical flag or None)
         self.error: tuple[str, str, int | None, str | None] | None = None
         # position of a -h/--help/--version action: argparse prints and exits 0 there
@@ -178,7 +178,7 @@ def run(p: Parser, tokens: list[str], *, known: bool, ns: dict[str, Any]) -> Out
             opts[i] = t
             pattern.append("O")
             if t[0] is not None and t[1] != tok.split("=", 1)[0] and tok[:2] == "--":
-                out.abbrevs.append((i, tok, t[1]))
+                out.abbrevs.append((i, tok, t[1], t[0]))
     pat = "".join(pattern)
     seen: set[int] = set()
     order = sorted(opts)
