@@ -77,10 +77,11 @@ def supervise(
     by_name = {c.name: c for c in children}
     events = process.EventQueue()
     started: list[process.ChildProcess] = []
+    # The boot check reads SGLang's log lines; the mocker prints none, so it watches nobody.
     workers = {
         c.name: worker_plan_for(plan, _spec(plan, c.name))
         for c in children
-        if c.role != "frontend" and plan.workers
+        if c.role != "frontend" and plan.workers and s.engine != "mocker"
     }
     watch = BootWatch(plan, workers)
     printer = ConsolePrinter(
