@@ -201,3 +201,74 @@ def test_lost_env_prefix_after_broken_continuation():
     (f,) = ex.findings
     assert f.code == "HC001" and (f.span.line, f.span.col) == (1, 24)
     assert "CUDA_VISIBLE_DEVICES is not set for python -m sglang.launch_server" in f.message
+
+
+_YAMLISH = st.lists(
+    st.sampled_from(
+        [
+            "a:",
+            " ",
+            "\n",
+            "  - ",
+            "|",
+            ">",
+            '"',
+            "'",
+            "&x",
+            "*x",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            "#",
+            "kind: Pod\n",
+            "apiVersion: v1\n",
+            "command: [bash, -c]\n",
+            "args:\n",
+            "\\",
+            "---\n",
+            "services:\n",
+            "x",
+            "-",
+            ":",
+            "\t",
+        ]
+    ),
+    max_size=80,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_YAMLISH)
+def test_generated_yaml_never_crashes(text):
+    ex = extract("gen.yaml", text.encode())
+    assert all(c.span.line >= 1 for c in ex.commands)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_in_every_format(text):
+    data = text.encode("utf-8", "surrogatepass")
+    for name in ("a.sh", "a.md", "a.yaml", "Dockerfile", "docker-compose.yml"):
+        extract(name, data)
+
+
+def test_high_code_points_do_not_crash_the_parser():
+    """tree-sitter-bash 0.25 segfaults on `{` + U+E0001 and friends; we never hand it
+    non-ASCII (a crash here would kill the interpreter, hence the subprocess)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from hicachectl.lint.extract import extract\n"
+        "for c in (0xE0001, 0xEE563, 0x100000, 0x10FFFF, 0xC1000, 0x9D000):\n"
+        "    for pre in ('{', '${', 'x{', '[[ '):\n"
+        "        for _ in range(3):\n"
+        "            extract('a.sh', (pre + chr(c) + ' ' + chr(c) + '}').encode())\n"
+        "ex = extract('b.sh', 'echo \\U000E0001 ; python -m sglang.launch_server --model-path é\\n'.encode())\n"
+        "assert [t.text for t in ex.commands[1].tokens][-1] == 'é', ex.commands\n"
+        "assert ex.commands[1].tokens[-1].span.col == 54\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -15,6 +15,7 @@ before the position (an escape shifts later columns on that row by one).
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from hicachectl.lint.extract.common import RowMap, hash_comment_suppressions
@@ -22,6 +23,7 @@ from hicachectl.lint.extract.shell_words import Var, Vars, expand_string, expand
 from hicachectl.lint.types import Command, Finding, HostFormat, Span, Suppression, Token
 
 _PARSER = None
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SKIP_ARGS = frozenset(
     {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment", "heredoc_body"}
 )
@@ -94,31 +96,26 @@ class _Walker:
         self.host_format, self.group, self.vars = host_format, group, vars
         self.result, self.depth = result, depth
         self.syntax_notes = True
-        self.data = text.encode("utf-8", "surrogatepass")
-        self.ascii = len(self.data) == len(text)
-        self.fast = self.ascii and isinstance(rowmap, RowMap) and not rowmap.rows
-        self._lines: list[bytes] | None = None
+        # tree-sitter-bash 0.25's external scanner reads out of bounds (SIGSEGV, or silent
+        # corruption) on some non-ASCII code points.  Bash gives meaning only to ASCII, so
+        # tree-sitter parses a copy where every non-ASCII character is 'x': the word
+        # boundaries are the same, byte offsets equal character offsets, and each word's
+        # text is sliced from the original.
+        self.data = (text if text.isascii() else _NON_ASCII.sub("x", text)).encode("ascii")
+        self.fast = isinstance(rowmap, RowMap) and not rowmap.rows
         # (command, start_row, end_row) in snippet rows, for shell_breaks
         self.placed: list[tuple[Command, int, int]] = []
         # end row -> name of plain `NAME=value` statements (for `X=1 \<space>` breaks)
         self.assign_rows: dict[int, str] = {}
 
     # -- positions -------------------------------------------------------------------------
-    def _col(self, row: int, bcol: int) -> int:
-        if self.ascii:
-            return bcol
-        if self._lines is None:
-            self._lines = self.data.split(b"\n")
-        line = self._lines[row] if row < len(self._lines) else b""
-        return len(line[:bcol].decode("utf-8", "replace"))
-
     def span(self, node):
         (sr, sc), (er, ec) = node.start_point, node.end_point
-        if self.fast:  # the common case: a plain ASCII script, no row map
+        if self.fast:  # the common case: a whole file, no row map
             if (er, max(ec, 1)) < (sr, sc + 1):
                 return Span(sr + 1, sc + 1, sr + 1, sc + 1)
             return Span(sr + 1, sc + 1, er + 1, max(ec, 1))
-        return self.rowmap.span(sr, self._col(sr, sc), er, self._col(er, ec))
+        return self.rowmap.span(sr, sc, er, ec)
 
     # -- walk ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -179,7 +176,7 @@ class _Walker:
                 stack.extend(reversed(node.children))
 
     def _raw(self, node) -> str:
-        return node.text.decode("utf-8", "replace")
+        return self.text[node.start_byte : node.end_byte]
 
     def _assign(self, node, export: bool) -> tuple[str, str] | None:
         name_node = node.child_by_field_name("name")
