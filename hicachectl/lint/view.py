@@ -46,6 +46,7 @@ class CommandView:
         self.problems: list[Problem] = [p for p in parsed.problems if self._keep(p)]
         self.has_unknown = any(not t.known for t in cmd.tokens)
         self._unrec: list[tuple[int, str]] | None = None
+        self._open: bool | None = None
 
     # ------------------------------------------------------------------ kinds
     @property
@@ -256,6 +257,24 @@ class CommandView:
                 f"{self.ctx.path}:{self.cmd.span.line}: resolver skipped: {type(exc).__name__}"
             )
             return None
+
+    @property
+    def open_ended(self) -> bool:
+        """True when a word the file does not define could expand to more flags
+        (``"${EXTRA_ARGS[@]}"``): rules that need a flag to be absent stay silent."""
+        if self._open is None:
+            toks = self.cmd.tokens
+            self._open = False
+            # Only words after the entry point can be flags (not `env VAR=$X` before it).
+            for i in range(self.parsed.entry_index, len(toks)):
+                t = toks[i]
+                if not self._unknown(t):
+                    continue
+                prev = toks[i - 1].text if i else ""
+                if not (prev.startswith("-") and "=" not in prev):
+                    self._open = True
+                    break
+        return self._open
 
     @property
     def model(self):

@@ -54,14 +54,7 @@ def json_config(view: CommandView, dest: str) -> tuple[str, Any]:
 
 def may_hide_flags(view: CommandView) -> bool:
     """True when an unknown word could expand to more flags (``"${EXTRA_ARGS[@]}"``)."""
-    toks = view.cmd.tokens
-    for i, t in enumerate(toks):
-        if t.known:
-            continue
-        prev = toks[i - 1].text if i else ""
-        if not (prev.startswith("-") and "=" not in prev):
-            return True
-    return False
+    return view.open_ended
 
 
 def mask(secret: str) -> str:

@@ -47,7 +47,7 @@ class MooncakeWithoutMaster(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v in ctx.engines():
-            if v.value("hicache_storage_backend") != "mooncake" or not v.hicache:
+            if v.value("hicache_storage_backend") != "mooncake" or not v.hicache or v.open_ended:
                 continue
             state, cfg = json_config(v, EXTRA)
             if state in ("file", "unknown", "invalid"):
@@ -101,7 +101,7 @@ class DynamicBackendIncomplete(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v in ctx.engines():
-            if v.value("hicache_storage_backend") != "dynamic" or not v.hicache:
+            if v.value("hicache_storage_backend") != "dynamic" or not v.hicache or v.open_ended:
                 continue
             state, cfg = json_config(v, EXTRA)
             if state not in ("absent", "ok"):

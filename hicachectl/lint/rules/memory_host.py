@@ -221,7 +221,7 @@ class GpuOomRisk(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v in ctx.engines():
-            if not v.hicache or not v.known("mem_fraction_static"):
+            if not v.hicache or not v.known("mem_fraction_static") or v.open_ended:
                 continue
             try:
                 frac = float(v.value("mem_fraction_static"))

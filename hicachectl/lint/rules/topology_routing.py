@@ -60,6 +60,8 @@ class BlockSizeMismatch(Rule):
                 if block is None:
                     continue
                 for w in workers:
+                    if w.open_ended:
+                        continue
                     page = topo._int(w.resolved("page_size") or 1) if w.known("page_size") else None
                     if page is not None and page != block:
                         yield self.finding(
@@ -115,6 +117,8 @@ class KvRouterWithoutEvents(Rule):
             if not kv:
                 continue
             for w in workers:
+                if w.open_ended:
+                    continue
                 if w.entrypoint == "dynamo.sglang" and topo.publishes_kv_events(w) is False:
                     yield self.finding(
                         ctx,
@@ -257,7 +261,7 @@ class SharedCacheWithoutMooncake(Rule):
         for views in deployments(ctx):
             fronts, workers = _roles(views)
             workers = [w for w in workers if w.entrypoint == "dynamo.sglang"]
-            if not workers:
+            if not workers or any(w.open_ended for w in workers):
                 continue
             for f in fronts:
                 kind = topo.frontend_setting(f, "shared_cache_type", "DYN_SHARED_CACHE_TYPE")
