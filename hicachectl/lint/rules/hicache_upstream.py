@@ -45,6 +45,8 @@ class WriteBackPolicy(Rule):
                 and v.is_explicit("hicache_write_policy")
                 and v.known("hicache_write_policy")
                 and v.value("hicache_write_policy") == "write_back"
+                # buffer_only turns write_back into write_through on 0.5.23 (HC201 says so)
+                and v.resolved("hicache_write_policy") == "write_back"
             ):
                 yield self.finding(
                     ctx,

@@ -3,6 +3,7 @@ flags, and the removed ``dynamo.sglang.worker`` module."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from hicachectl.lint.rules._util import flag_text, problems
@@ -78,7 +79,14 @@ class RepeatedFlag(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v, p in problems(ctx, "repeated"):
-            yield self.finding(ctx, v.token_span(p.token_index), p.message)
+            msg = p.message
+
+            def where(m, v=v):  # "at token 5" -> "on line 3, col 7": positions users can find
+                tok = v.token(int(m.group(1)))
+                return f"at {tok.span.line}:{tok.span.col}" if tok else m.group(0)
+
+            msg = re.sub(r"at token (\d+)", where, msg)
+            yield self.finding(ctx, v.token_span(p.token_index), msg)
 
 
 class AbbreviatedFlag(Rule):
