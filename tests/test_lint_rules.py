@@ -160,3 +160,13 @@ def test_resolver_text_is_quoted_exactly():
     (f,) = [f for f in lint_text(text, path="run.sh").findings if f.code == "HC201"]
     assert M.KERNEL_IO_PFD in f.message
     assert f.fix == "--hicache-io-backend direct"
+
+
+def test_memory_constants_match_the_models():
+    from hicachectl import models
+    from hicachectl.lint.rules import memory_host
+
+    assert (memory_host.GB, memory_host.HOST_RESERVE_BYTES) == (
+        models.GB,
+        models.HOST_RESERVE_BYTES,
+    )

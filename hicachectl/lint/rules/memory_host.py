@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from hicachectl.lint.rules._hosts import host_groups
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
-from hicachectl.models import GB, HOST_RESERVE_BYTES
+
+# Same numbers as hicachectl.models (GB, HOST_RESERVE_BYTES); that module builds pydantic
+# models on import, which `hicachectl rules` and files without launches should not pay for.
+GB = 1_000_000_000
+HOST_RESERVE_BYTES = 10 * (1 << 30)
 
 PLANNED_FRACTION = 0.8  # what `hicachectl plan` budgets (SGLang's auto-size default)
 
