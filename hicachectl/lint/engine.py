@@ -279,6 +279,5 @@ def lint_text(
     """Lint one text: stdin (``path`` is ``--stdin-filename``) or a ``-c`` command."""
     linter = Linter(options)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    settings_path = "-" if path in ("-", "<command>") else path
-    linter.lint_bytes(settings_path if settings_path == "-" else path, data, fmt=fmt, display=path)
+    linter.lint_bytes(path, data, fmt=fmt, display=path)
     return linter.result
