@@ -33,7 +33,8 @@ def sglang_parser(version: str, under_dynamo: bool = False) -> Parser:
             else a
             for a in actions
         )
-        actions = actions + tuple(extra)
+        # sglang_only_parser is ArgumentParser(add_help=False): no -h/--help of its own.
+        actions = tuple(a for a in actions if a.kind != "help") + tuple(extra)
     key = nearest_sglang_table(version)[0]
     return compile_parser(f"sglang-{key}{'+dynamo' if under_dynamo else ''}", actions)
 
