@@ -69,29 +69,32 @@ class DanglingContinuation(Rule):
 
 
 class UnparsableInput(Rule):
-    """Part of a file could not be read as shell, YAML or Markdown.
+    """A hicachectl profile that cannot be read.
 
     ## What it does
-    Reports input the extractor could not parse: an unterminated quote or fence, invalid
-    YAML, a YAML alias bomb, text that is not UTF-8.  Commands in the unreadable part are
-    not linted.
+    Checks TOML files in a `profiles/` directory with the same loader `hicachectl plan
+    --profile` uses, and reports the first problem at the line of the offending key: TOML
+    syntax, unknown keys, values of the wrong type.  (Shell, Markdown and YAML that cannot
+    be parsed are reported as notes on stderr; the commands around them are still linted.)
 
     ## Why is this bad
-    A launch command hidden in a part hicachectl cannot read is not checked, and the same
-    construct often breaks the real shell or the Kubernetes API server too.
+    `plan --profile` and `launch` stop on such a profile, typically in CI or on the GPU host
+    at the moment it is needed.
 
     ## Example
-    ```bash
-    python -m dynamo.sglang --model-path "Qwen/Qwen3-0.6B
+    ```toml
+    [workers]
+    tp = "eight"
     ```
 
     ## Use instead
-    ```bash
-    python -m dynamo.sglang --model-path "Qwen/Qwen3-0.6B"
+    ```toml
+    [workers]
+    tp = 8
     ```
     """
 
     code = "HC003"
     name = "unparsable-input"
-    severity = "warning"
+    severity = "error"
     emitted_elsewhere = True
