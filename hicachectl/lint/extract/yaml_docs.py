@@ -216,6 +216,12 @@ def is_sglang_config(node: YNode) -> bool:
 
 def extract_yaml(text: str, ex: Extraction) -> None:
     docs, problems = load_documents(text)
+    if problems and "{{" in text and "}}" in text:
+        # a Helm / Go template: not YAML until rendered
+        problems = [
+            f"{problems[0].split(':', 1)[0]}: a template ({{{{ … }}}}), not YAML until "
+            "rendered; documents after it were not read"
+        ]
     ex.notes.extend(f"{ex.path}: {p}" for p in problems)
     from hicachectl.lint.extract.common import hash_comment_suppressions
 
