@@ -112,6 +112,7 @@ def test_yaml_alias_bomb_is_bounded():
     at = texts.index("--model-path")
     assert texts[at : at + 3] == ["--model-path", "m", "--enable-hierarchical-cache"]
     assert cmd.tokens[-1].known is False  # the bomb was not expanded
+    assert any("kv-events-config" in n and "alias" in n for n in ex.notes)
 
 
 def test_deeply_nested_yaml_is_a_note():

@@ -240,7 +240,9 @@ def extract_yaml(text: str, ex: Extraction) -> None:
         if services is not None and services.kind == "map":
             extract_compose(d, ex)
         elif is_sglang_config(d):
-            ex.commands.append(sglang_config_command(d, ex.path, None, group=ex.path))
+            ex.commands.append(
+                sglang_config_command(d, ex.path, None, group=ex.path, notes=ex.notes)
+            )
             ex.host_format = "sglang-config" if ex.host_format != "k8s" else ex.host_format
     if not ex.commands and not k8s_docs and ex.host_format == "sglang-config":
         ex.host_format = None  # looked like an SGLang config, was not one

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from hicachectl.lint.extract.yaml_docs import (
+    YamlTooBig,
     YNode,
     is_sglang_config,
     load_documents,
@@ -42,7 +43,9 @@ def configmap_configs(d: YNode, i: int, ex: Extraction) -> None:
             continue
         ctx = {"configmap": cm.value if cm is not None else "", "config_key": k.value}
         ex.commands.append(
-            sglang_config_command(inner[0], ex.path, rmap, group=f"{ex.path}#{i}", ctx=ctx)
+            sglang_config_command(
+                inner[0], ex.path, rmap, group=f"{ex.path}#{i}", ctx=ctx, notes=ex.notes
+            )
         )
 
 
@@ -58,7 +61,9 @@ def link_mounted_configs(ex: Extraction) -> None:
                 target.context.setdefault("mounted_by", []).append(cmd.group)
 
 
-def sglang_config_command(doc: YNode, path: str, rmap, group: str, ctx: dict | None = None):
+def sglang_config_command(
+    doc: YNode, path: str, rmap, group: str, ctx: dict | None = None, notes: list | None = None
+):
     """An SGLang --config mapping as flag tokens (``--key value``) at the keys' positions."""
 
     def sp(n: YNode) -> Span:
@@ -85,8 +90,10 @@ def sglang_config_command(doc: YNode, path: str, rmap, group: str, ctx: dict | N
         else:
             try:
                 dumped = json.dumps(to_py(v, [10_000]))
-            except Exception:
+            except (YamlTooBig, RecursionError) as e:
                 dumped, ok = "{}", False
+                if notes is not None:
+                    notes.append(f"{path}:{ks.line}: {k.value}: {e}; its value is unknown")
             else:
                 ok = True
             tokens += [Token(flag, ks, k.value), Token(dumped, sp(v), "", ok)]
