@@ -170,3 +170,9 @@ def test_memory_constants_match_the_models():
         models.GB,
         models.HOST_RESERVE_BYTES,
     )
+
+
+def test_readme_rule_table_lists_every_rule():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for r in RULES:
+        assert f"| {r.code} | `{r.name}` | {r.severity} | {r.summary()} |" in readme, r.code

@@ -81,28 +81,32 @@ class FileContext:
             # env ... python -m ...`, `setsid`, `sudo -E`): try from the next wrapper or
             # interpreter word on.
             for i in _launch_starts(texts):
-                sub = Command(
-                    path=cmd.path,
-                    host_format=cmd.host_format,
-                    tokens=cmd.tokens[i:],
-                    span=cmd.span,
-                    env=dict(cmd.env),
-                    env_spans=dict(cmd.env_spans),
-                    background=cmd.background,
-                    group=cmd.group,
-                    context=cmd.context,
-                    config_files=cmd.config_files,
-                )
+                sub = _replace_tokens(cmd, cmd.tokens[i:])
                 parsed = self._parse(sub, texts[i:])
                 if parsed.entrypoint != "unknown":
                     cmd = sub
                     break
             else:
                 return None
+        missing = _missing_config(parsed)
+        if missing is not None:
+            # A --config / --disagg-config file that lives on the serving host: its settings
+            # are unknown here.  Lint the rest of the command without it.
+            drop = set(missing)
+            sub = _replace_tokens(cmd, [t for i, t in enumerate(cmd.tokens) if i not in drop])
+            self.notes.append(
+                f"{cmd.path}:{cmd.span.line}: {texts[missing[1]]} is not available here; "
+                "its settings are unknown"
+            )
+            parsed = self._parse(sub, [t.text for t in sub.tokens])
+            cmd = sub
         if parsed.env:
             # `env VAR=...` wrappers and prefixes the extractor left in the argv.
             cmd = _with_env(cmd, parsed)
-        return CommandView(cmd, self, parsed)
+        view = CommandView(cmd, self, parsed)
+        if missing is not None:
+            view.unknown_config = True
+        return view
 
     def _parse(self, cmd: Command, texts: list[str]) -> ParsedCommand:
         from hicachectl.sglang.argv import parse_command
@@ -137,6 +141,40 @@ def _launch_starts(texts: list[str]) -> list[int]:
     return out
 
 
+_MISSING = ("Config file not found", "Disagg config file not found", "cannot read config file")
+
+
+def _missing_config(parsed: ParsedCommand) -> tuple[int, ...] | None:
+    """Token indexes of a ``--config FILE`` (or ``--disagg-config FILE --disagg-config-key
+    KEY``) whose file could not be read, else None."""
+    p = parsed.fatal
+    if p is None or p.code != "config" or p.token_index is None:
+        return None
+    if not any(m in p.message for m in _MISSING) or p.token_index < 1:
+        return None
+    drop = [p.token_index - 1, p.token_index]
+    toks = parsed.tokens
+    if toks[p.token_index - 1] == "--disagg-config" and "--disagg-config-key" in toks:
+        k = toks.index("--disagg-config-key")
+        drop += [k, k + 1]
+    return tuple(drop)
+
+
+def _replace_tokens(cmd: Command, tokens: list) -> Command:
+    return Command(
+        path=cmd.path,
+        host_format=cmd.host_format,
+        tokens=tokens,
+        span=cmd.span,
+        env=dict(cmd.env),
+        env_spans=dict(cmd.env_spans),
+        background=cmd.background,
+        group=cmd.group,
+        context=cmd.context,
+        config_files=cmd.config_files,
+    )
+
+
 def _with_env(cmd: Command, parsed: ParsedCommand) -> Command:
     env = dict(cmd.env)
     spans = dict(cmd.env_spans)
@@ -148,15 +186,6 @@ def _with_env(cmd: Command, parsed: ParsedCommand) -> Command:
                 spans[name] = tok.span
     if env == cmd.env:
         return cmd
-    return Command(
-        path=cmd.path,
-        host_format=cmd.host_format,
-        tokens=cmd.tokens,
-        span=cmd.span,
-        env=env,
-        env_spans=spans,
-        background=cmd.background,
-        group=cmd.group,
-        context=cmd.context,
-        config_files=cmd.config_files,
-    )
+    out = _replace_tokens(cmd, cmd.tokens)
+    out.env, out.env_spans = env, spans
+    return out

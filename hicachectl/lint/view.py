@@ -47,6 +47,7 @@ class CommandView:
         self.has_unknown = any(not t.known for t in cmd.tokens)
         self._unrec: list[tuple[int, str]] | None = None
         self._open: bool | None = None
+        self.unknown_config = False  # a --config file that is not available here
 
     # ------------------------------------------------------------------ kinds
     @property
@@ -264,7 +265,7 @@ class CommandView:
         (``"${EXTRA_ARGS[@]}"``): rules that need a flag to be absent stay silent."""
         if self._open is None:
             toks = self.cmd.tokens
-            self._open = False
+            self._open = self.unknown_config
             # Only words after the entry point can be flags (not `env VAR=$X` before it).
             for i in range(self.parsed.entry_index, len(toks)):
                 t = toks[i]

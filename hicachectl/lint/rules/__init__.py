@@ -41,6 +41,7 @@ RULES: tuple[type[Rule], ...] = (
     validity_unknown.RemovedDynamoFlag,  # HC105
     validity_values.MissingRequiredFlag,  # HC106
     validity_values.InvalidConfigFile,  # HC107
+    validity_values.ExitsBeforeServing,  # HC108
     resolver_rules.SilentRewrite,  # HC201
     resolver_rules.StartupError,  # HC202
     hicache_flags.HicacheFlagsWithoutHicache,  # HC301

@@ -165,4 +165,44 @@ class InvalidConfigFile(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v, p in problems(ctx, "config"):
-            yield self.finding(ctx, v.span_of("config"), p.message)
+            span = v.token_span(p.token_index) if p.token_index is not None else v.head_span
+            yield self.finding(ctx, span, p.message)
+
+
+class ExitsBeforeServing(Rule):
+    """The program would exit before serving: a Dynamo argument check fails, or `--help`.
+
+    ## What it does
+    Reports the checks `python -m dynamo.sglang` runs on its arguments before starting the
+    engine (`--disagg-config` without `--disagg-config-key`, `--tool-call-parser` together
+    with `--dyn-tool-call-parser`, `--schedule-low-priority-values-first`, ...), and
+    `-h`/`--help`/`--version` left in a launch command.
+
+    ## Why is this bad
+    The process prints a message (or its help text) and exits; a supervisor restarts it in
+    a loop or the deployment never becomes ready.
+
+    ## Example
+    ```bash
+    python -m dynamo.sglang --model-path m --disagg-config disagg.yaml
+    ```
+
+    ## Use instead
+    ```bash
+    python -m dynamo.sglang --model-path m --disagg-config disagg.yaml --disagg-config-key prefill
+    ```
+    """
+
+    code = "HC108"
+    name = "exits-before-serving"
+    severity = "error"
+
+    def check(self, ctx) -> Iterator[Finding]:
+        for v, p in problems(ctx, "dynamo", "help"):
+            span = v.token_span(p.token_index) if p.token_index is not None else v.head_span
+            if p.token_index is None:  # point at the first flag the message names
+                words = re.findall(r"[a-z][a-z0-9_]+", p.message.replace("-", "_"))
+                named = next((w for w in words if v.is_explicit(w)), None)
+                if named is not None:
+                    span = v.span_of(named)
+            yield self.finding(ctx, span, f"{v.entrypoint}: {p.message}")
