@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -98,7 +98,7 @@ class FlagTable:
         return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(t: FlagTable) -> tuple[dict[str, Flag], dict[str, Flag], tuple[str, ...]]:
     by_opt: dict[str, Flag] = {}
     by_dest: dict[str, Flag] = {}
@@ -133,7 +133,7 @@ def _flag(d: dict) -> Flag:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(name: str) -> FlagTable:
     """Load ``hicachectl/data/flags/<name>.json`` (e.g. ``sglang-0.5.23``)."""
     text = resources.files("hicachectl.data").joinpath("flags", f"{name}.json").read_text("utf-8")

@@ -86,7 +86,7 @@ def resolve_values(
     except Stop as stop:
         errors.append(stop.error)
     _redact(ctx.v)
-    return Resolution.model_construct(  # built from checked parts; skip re-validation
+    return Resolution(
         sglang_version=sglang_version,
         resolved=ctx.v,
         rewrites=ctx.rewrites,
