@@ -193,3 +193,15 @@ def test_compose_string_sh_c():
     (cmd,) = extract("docker-compose.yml", text).commands
     assert cmd.context["via"] == "sh -c"
     assert _tok(cmd, "--tp").span == Span(4, 53, 4, 56)
+
+
+def test_directive_above_command_key_covers_the_container():
+    text = (
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      # hicachectl: disable=HC301 -- big host\n"
+        b"      command:\n        - python3\n        - -m\n        - sglang.launch_server\n"
+        b"      args: [--hicache-size, '900']\n"
+    )
+    ex = extract("pod.yaml", text)
+    lines = sorted(s.line for s in ex.suppressions if s.codes == ("HC301",))
+    assert lines == [7, 8, 9, 10, 11]

@@ -125,7 +125,8 @@ def extract(path: str, data: bytes, *, fmt: HostFormat | None = None) -> Extract
 
 def _spread_suppressions(ex: Extraction) -> None:
     """A directive on the line before a multi-line command covers every line of it, so the
-    engine can match suppressions by line alone."""
+    engine can match suppressions by line alone.  In YAML the directive may sit above the
+    ``command:`` key, one line before the command's first token."""
     from hicachectl.lint.types import Suppression
 
     ends: dict[int, int] = {}
@@ -133,9 +134,15 @@ def _spread_suppressions(ex: Extraction) -> None:
         ends[c.span.line] = max(ends.get(c.span.line, 0), c.span.end_line)
     extra = []
     for s in ex.suppressions:
-        if not s.file_wide and ends.get(s.line, s.line) > s.line:
-            extra.extend(
-                Suppression(s.codes, ln, s.reason) for ln in range(s.line + 1, ends[s.line] + 1)
-            )
+        if s.file_wide:
+            continue
+        end = ends.get(s.line, s.line)
+        if (
+            end == s.line
+            and s.line + 1 in ends
+            and not any(c.span.line <= s.line <= c.span.end_line for c in ex.commands)
+        ):
+            end = ends[s.line + 1]
+        extra.extend(Suppression(s.codes, ln, s.reason) for ln in range(s.line + 1, end + 1))
     if extra:
         ex.suppressions.extend(dict.fromkeys(extra))
