@@ -222,3 +222,18 @@ def test_conditional_and_subshell_assignments():
         ("$C", False),
         ("$D", False),
     ]
+
+
+def test_heredoc_fed_to_a_shell_is_a_script():
+    text = (
+        "ssh node1 bash -s <<'EOF'\nexport X=1\n"
+        "python -m sglang.launch_server --tp $X \\\\  # c\n  --page-size 64\nEOF\n"
+        "cat <<EOF > run.sh\npython -m not.this\nEOF\n"
+    )
+    ex = _src(text)
+    inner = next(c for c in ex.commands if c.context.get("via") == "heredoc")
+    assert _texts(inner) == ["python", "-m", "sglang.launch_server", "--tp", "1"]
+    assert _tok(inner, "--tp").span == Span(3, 32, 3, 35)
+    (f,) = ex.findings
+    assert f.code == "HC001" and (f.span.line, f.span.col) == (3, 40)
+    assert not any("not.this" in _texts(c) for c in ex.commands)

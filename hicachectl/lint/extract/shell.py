@@ -136,6 +136,11 @@ class _Walker:
                 self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
             elif t == "declaration_command":
                 self._declaration(node)
+            elif t == "heredoc_redirect":
+                if self.depth < _MAX_NESTING:
+                    from hicachectl.lint.extract.shell_nested import run_heredoc
+
+                    run_heredoc(self, node)
             elif t not in _NO_DESCEND:
                 if t in _SCOPES:
                     stack.append((t, dict(self.vars.values)))

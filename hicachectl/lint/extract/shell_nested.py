@@ -87,3 +87,44 @@ def _string_rowmap(self, tok: Token, srow: int, script: str) -> RowMap:
             fl, fc = self.rowmap.line_col(srow + i, 0)
             rows.append((fl, fc - 1))
     return RowMap(tuple(rows))
+
+
+def run_heredoc(self, node) -> None:
+    """``bash <<EOF … EOF`` (also ``ssh host bash -s <<EOF``): the body is a script."""
+    import posixpath
+
+    stmt = node.parent
+    cmd = next((c for c in stmt.children if c.type == "command"), None) if stmt else None
+    body = next((c for c in node.children if c.type == "heredoc_body"), None)
+    if cmd is None or body is None:
+        return
+    words = [self._raw(w) for w in cmd.children if w.type in ("command_name", "word")]
+    if not any(posixpath.basename(w) in _SHELLS for w in words[:6]):
+        return
+    if any(w.startswith("-") and not w.startswith("--") and "c" in w[1:] for w in words):
+        return  # bash -c '…' reads its script from the argument, not stdin
+    text = self._raw(body)
+    srow = body.start_point[0]
+    rows = []
+    for i in range(text.count("\n") + 1):
+        line, col = self.rowmap.line_col(srow + i, 0)
+        rows.append((line, col - 1))
+    from hicachectl.lint.extract.shell import ShellResult
+
+    inner = ShellResult()
+    sub = type(self)(
+        text,
+        self.path,
+        RowMap(tuple(rows)),
+        self.host_format,
+        self.group,
+        self.vars,
+        inner,
+        self.depth + 1,
+    )
+    sub.run()
+    kept = find_breaks(sub, inner.findings)
+    for c in kept:
+        c.context.setdefault("via", "heredoc")
+    self.result.commands.extend(kept)
+    self.result.findings.extend(inner.findings)
