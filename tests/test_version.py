@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import pytest
 
 from hicachectl.sglang import version as ver
@@ -19,12 +17,7 @@ class _Dist:
 def dists(monkeypatch):
     installed: dict[str, _Dist] = {}
 
-    def fake(name):
-        if name in installed:
-            return installed[name]
-        raise metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(ver.metadata, "distribution", fake)
+    monkeypatch.setattr(ver, "_installed", installed.get)
     ver.detected_sglang_version.cache_clear()
     yield installed
     ver.detected_sglang_version.cache_clear()
@@ -84,3 +77,22 @@ def test_never_imports_sglang(dists, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", guard)
     dists["sglang"] = _Dist("0.5.23")
     assert ver.target_sglang_version(None)[0] == "0.5.23"
+
+
+def test_reads_dist_info_on_sys_path(tmp_path, monkeypatch):
+    info = tmp_path / "ai_dynamo-1.6.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: ai-dynamo\nVersion: 1.6.1\n"
+        "Requires-Dist: uvloop\nRequires-Dist: sglang[diffusion]==0.5.21; extra == 'sglang'\n"
+        "\nRequires-Dist: not-a-header\n"
+    )
+    monkeypatch.setattr("sys.path", [str(tmp_path / "missing"), str(tmp_path)])
+    dist = ver._installed("ai-dynamo")
+    assert dist == ver.Dist("1.6.1", ["uvloop", "sglang[diffusion]==0.5.21; extra == 'sglang'"])
+    assert ver._installed("sglang") is None
+    ver.detected_sglang_version.cache_clear()
+    try:
+        assert ver.detected_sglang_version() == ("0.5.21", None)
+    finally:
+        ver.detected_sglang_version.cache_clear()

@@ -9,12 +9,16 @@ otherwise they leave a note in ``Resolution.notes`` instead of guessing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: models.py costs ~30 ms of pydantic start-up
+    from hicachectl.models import ModelFacts
+
 import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from hicachectl.models import ModelFacts
 from hicachectl.sglang import rules_cache_compat as compat
 from hicachectl.sglang import rules_hicache as hicache
 from hicachectl.sglang import rules_pagesize as pagesize
