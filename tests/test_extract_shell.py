@@ -227,7 +227,7 @@ def test_conditional_and_subshell_assignments():
 def test_heredoc_fed_to_a_shell_is_a_script():
     text = (
         "ssh node1 bash -s <<'EOF'\nexport X=1\n"
-        "python -m sglang.launch_server --tp $X \\\\  # c\n  --page-size 64\nEOF\n"
+        "python -m sglang.launch_server --tp $X \\  # c\n  --page-size 64\nEOF\n"
         "cat <<EOF > run.sh\npython -m not.this\nEOF\n"
     )
     ex = _src(text)
