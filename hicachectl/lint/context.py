@@ -31,6 +31,7 @@ class HostInfo:
 
     available_bytes: int | None = None  # min(available DRAM, cgroup headroom)
     source: str = ""  # "--host-memory 1TB", "snapshot hw.json", "probe"
+    gpu_count: int | None = None  # GPUs in the snapshot / probe
 
 
 @dataclass

@@ -181,11 +181,12 @@ def _host_info(s: Settings) -> HostInfo:
         return HostInfo(s.host_memory, f"--host-memory {s.host_memory / 1e9:.0f} GB")
     if s.hardware:
         snap = load_snapshot(s.hardware)
-        return HostInfo(host_headroom_bytes(snap), f"snapshot {s.hardware}")
+        return HostInfo(host_headroom_bytes(snap), f"snapshot {s.hardware}", len(snap.gpus))
     if s.probe:
         from hicachectl.probe import probe
 
-        return HostInfo(host_headroom_bytes(probe()), "probed on this host")
+        snap = probe()
+        return HostInfo(host_headroom_bytes(snap), "probed on this host", len(snap.gpus))
     return HostInfo()
 
 

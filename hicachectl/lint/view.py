@@ -311,6 +311,15 @@ class CommandView:
         return max(tp, 1) * max(pp, 1) * max(dp, 1)
 
     @property
+    def ranks_per_host(self) -> int | None:
+        """Ranks on one node: tp × pp × dp split over ``--nnodes``."""
+        ranks = self.ranks
+        nnodes = self.int_value("nnodes") or 1
+        if ranks is None or nnodes < 1:
+            return None
+        return max(ranks // nnodes, 1)
+
+    @property
     def replicas(self) -> int:
         try:
             return max(int(self.cmd.context.get("replicas", 1) or 1), 1)

@@ -18,6 +18,7 @@ from hicachectl.lint.rules import (
     structure_continuation,
     structure_flags,
     topology_frontend,
+    topology_gpus,
     topology_ports,
     topology_routing,
     validity_unknown,
@@ -71,6 +72,7 @@ RULES: tuple[type[Rule], ...] = (
     topology_routing.RouterEnvOnWorker,  # HC509
     topology_routing.SharedCacheWithoutMooncake,  # HC510
     topology_frontend.WorkerPortIsHttpPort,  # HC511
+    topology_gpus.NotEnoughGpus,  # HC512
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in RULES}

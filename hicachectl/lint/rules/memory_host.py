@@ -22,7 +22,7 @@ def pinned(v) -> tuple[int, str] | None:
     if not v.is_engine or not v.hicache:
         return None
     size = v.int_value("hicache_size")
-    ranks = v.ranks
+    ranks = v.ranks_per_host  # each node of a multi-node engine pins its own ranks
     if not size or size <= 0 or ranks is None:
         return None
     return size * GB * ranks, f"--hicache-size {size} × {ranks} rank{'s' if ranks > 1 else ''}"
