@@ -67,7 +67,7 @@ def gpus(v: CommandView) -> tuple[list[str], str] | None:
     """(GPU ids the engine uses, how we know) for an SGLang engine; None when unknown."""
     if not v.is_engine:
         return None
-    ranks = v.ranks
+    ranks = v.ranks_per_host
     base = v.int_value("base_gpu_id") or 0
     if ranks is None:
         return None
