@@ -112,7 +112,15 @@ class Linter:
         from hicachectl.lint.extract import extract
 
         settings = self.settings_for(None if path in ("-", "<command>") else path)
-        ext = extract(display or path, data, fmt=fmt)
+        try:
+            ext = extract(display or path, data, fmt=fmt)
+        except Exception as exc:  # one file the extractor chokes on must not stop the run
+            if os.environ.get("HICACHECTL_DEBUG"):
+                raise
+            self.result.notes.append(
+                f"{display or path}: not linted (extractor failed: {type(exc).__name__})"
+            )
+            return
         self.result.notes.extend(ext.notes)
         if ext.host_format is None:
             self.result.skipped += 1
