@@ -237,3 +237,15 @@ def test_heredoc_fed_to_a_shell_is_a_script():
     (f,) = ex.findings
     assert f.code == "HC001" and (f.span.line, f.span.col) == (3, 40)
     assert not any("not.this" in _texts(c) for c in ex.commands)
+
+
+def test_blank_line_breaks_and_harmless_comment_after_backslash():
+    ex = _src("python -m sglang.launch_server \\\n\n  --tp 2\n")
+    (f,) = ex.findings
+    assert f.code == "HC001" and "blank line" in f.message and f.message.endswith(": --tp")
+    assert _src("python -m x \\\n  # note\necho hi\n").findings == []
+    disagg_tail = _src(
+        "python3 -m dynamo.sglang \\\n  --disaggregation-transfer-backend nixl \\ \n\n"
+    )
+    (g,) = disagg_tail.findings
+    assert "stray space argument" in g.message and (g.span.line, g.span.col) == (2, 42)

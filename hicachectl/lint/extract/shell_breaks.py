@@ -94,8 +94,8 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
         if root is None or id(root) in orphan_ids:
             continue
         lost = chain(row)
-        if not lost and cause == "a blank line after '\\'":
-            continue
+        if not lost and not cause.startswith("'\\"):
+            continue  # a blank or comment line ends the command; nothing was cut off
         flags = [
             t.text for c in lost for t in c.tokens if t.text.startswith("-") and len(t.text) > 1
         ]
