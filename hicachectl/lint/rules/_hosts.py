@@ -9,6 +9,7 @@ hold only one side are read together (step 1: start the worker; step 2: the fron
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -95,13 +96,20 @@ def _deployment_key(v: CommandView) -> object:
 def stopped_between(ctx: FileContext, a: CommandView, b: CommandView) -> bool:
     """True when a ``kill``/``pkill`` runs between two launches of one script (so the
     first is gone before the second starts, as in before/after benchmark scripts)."""
+    lines = ctx.memo("kill_lines", lambda: _kill_lines(ctx)).get(a.cmd.group)
+    if not lines:
+        return False
     lo, hi = sorted((a.cmd.span.end_line, b.cmd.span.line))
+    i = bisect.bisect_right(lines, lo)
+    return i < len(lines) and lines[i] < hi
+
+
+def _kill_lines(ctx: FileContext) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
     for c in ctx.extraction.commands:
-        if c.group != a.cmd.group or not c.tokens or not lo < c.span.line < hi:
-            continue
-        if c.tokens[0].text.rsplit("/", 1)[-1] in _STOPPERS:
-            return True
-    return False
+        if c.tokens and c.tokens[0].text.rsplit("/", 1)[-1] in _STOPPERS:
+            out.setdefault(c.group, []).append(c.span.line)
+    return {g: sorted(v) for g, v in out.items()}
 
 
 def where(v: CommandView) -> str:

@@ -12,21 +12,32 @@ from hicachectl.lint.types import Finding
 
 
 def _clashes(ctx, pick: Callable, keys: Callable, ok: Callable = lambda a, b: True):
-    """(later view, earlier view, shared keys) for every pair of views that clash."""
+    """(later view, earlier view, shared keys) for views that clash: the same key (port,
+    GPU) in one namespace, with no ``kill`` between them.  Linear in the commands: each key
+    remembers its latest users (a kill between stops every earlier one too)."""
     for views in port_groups(ctx):
-        seen: list[tuple] = []
+        users: dict[object, list] = {}
         for v in views:
             if not pick(v):
                 continue
             mine = keys(v)
             if not mine:
                 continue
-            for other, theirs in seen:
-                shared = sorted(set(mine) & set(theirs), key=str)
-                if shared and not stopped_between(ctx, other, v) and ok(v, other):
-                    yield v, other, shared
+            hit = None
+            for key in mine:
+                for other in reversed(users.get(key, ())[-8:]):
+                    if stopped_between(ctx, other, v):
+                        break
+                    if ok(v, other):
+                        hit = other
+                        break
+                if hit is not None:
                     break
-            seen.append((v, mine))
+            if hit is not None:
+                theirs = set(keys(hit))
+                yield v, hit, sorted((k for k in mine if k in theirs), key=str)
+            for key in mine:
+                users.setdefault(key, []).append(v)
 
 
 class DuplicateSystemPort(Rule):
