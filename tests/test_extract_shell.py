@@ -249,3 +249,8 @@ def test_blank_line_breaks_and_harmless_comment_after_backslash():
     )
     (g,) = disagg_tail.findings
     assert "stray space argument" in g.message and (g.span.line, g.span.col) == (2, 42)
+
+
+def test_unset_forgets_a_variable():
+    ex = _src("X=1\nunset X\nsgl $X ${X:-d}\n")
+    assert [(t.text, t.known) for t in ex.commands[-1].tokens[1:]] == [("$X", False), ("d", True)]

@@ -136,6 +136,10 @@ class _Walker:
                 self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
             elif t == "declaration_command":
                 self._declaration(node)
+            elif t == "unset_command":
+                for child in node.named_children:
+                    if child.type == "variable_name":
+                        self.vars.values.pop(self._raw(child), None)
             elif t == "heredoc_redirect":
                 if self.depth < _MAX_NESTING:
                     from hicachectl.lint.extract.shell_nested import run_heredoc
