@@ -120,3 +120,10 @@ def test_seed_002_broken_and_dangling():
         "--disaggregation-mode" in hc001.message
         and "python3 -m sglang.launch_server" in hc001.message
     )
+
+
+def test_fence_inside_a_blockquote():
+    text = b"> [!NOTE]\n> Run:\n> ```bash\n> python -m sglang.launch_server \\\n>   --tp 2\n> ```\n"
+    (cmd,) = extract("a.md", text).commands
+    assert _texts(cmd) == ["python", "-m", "sglang.launch_server", "--tp", "2"]
+    assert _tok(cmd, "--tp").span == Span(5, 5, 5, 8)

@@ -34,6 +34,7 @@ _SHELL_TAGS = frozenset(
 )
 _CONSOLE_TAGS = frozenset({"console", "shell-session", "shellsession", "sh-session", "terminal"})
 _HTML_DIRECTIVE = re.compile(r"<!--\s*(hicachectl:[^>]*?)-->")
+_QUOTE = re.compile(r"^(?:[ ]{0,3}>[ ]?)+")
 _PROMPT = re.compile(r"^(\$|#)( |$)")
 
 
@@ -79,6 +80,11 @@ def extract_markdown(text: str, ex: Extraction) -> None:
             d = parse_directive(m.group(1)) if m else None
             if d and d[0]:
                 ex.suppressions.append(Suppression(d[1], 0, d[2], file_wide=True))
+    # fences inside blockquotes ("> ```bash"): read them with the "> " markers cut off
+    quoted = [0] * len(lines)
+    if any(ln.lstrip().startswith(">") for ln in lines):
+        quoted = [len(m.group(0)) if (m := _QUOTE.match(ln)) else 0 for ln in lines]
+        lines = [ln[q:] for ln, q in zip(lines, quoted, strict=True)]
     for open_row, indent, tag, first, end, closed in _fences(lines):
         if not closed:
             ex.notes.append(
@@ -108,7 +114,7 @@ def extract_markdown(text: str, ex: Extraction) -> None:
                 elif not in_cmd:
                     s = ""  # command output
                 in_cmd = in_cmd and s.rstrip().endswith("\\")
-            rows.append((first + k + 1, cut))
+            rows.append((first + k + 1, cut + quoted[first + k]))
             out.append(s)
         if not any(o.strip() for o in out):
             continue
