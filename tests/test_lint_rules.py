@@ -176,3 +176,22 @@ def test_readme_rule_table_lists_every_rule():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for r in RULES:
         assert f"| {r.code} | `{r.name}` | {r.severity} | {r.summary()} |" in readme, r.code
+
+
+def _doc_block(doc: str, section: str) -> tuple[str, str]:
+    part = doc.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    m = re.search(r"```(\w*)\n(.*?)```", part, re.S)
+    assert m, f"no code block under {section}"
+    return m.group(1), m.group(2)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_doc_examples_are_fixtures(rule):
+    """The Example of each rule's docs fires the rule; its Use instead does not."""
+    for section, should_fire in (("Example", True), ("Use instead", False)):
+        tag, text = _doc_block(rule.docs(), section)
+        name = {"yaml": "pod.yaml", "toml": "profiles/p.toml"}.get(tag, "run.sh")
+        host = re.search(r"#\s*(\d+)\s*GB host", text)
+        opts = LintOptions(host_memory=int(host.group(1)) * 10**9 if host else None)
+        codes = [f.code for f in lint_text(text, path=name, options=opts).findings]
+        assert (rule.code in codes) == should_fire, (section, codes)

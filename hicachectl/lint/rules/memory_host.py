@@ -54,15 +54,16 @@ class HostMemoryOverBudget(Rule):
 
     ## Example
     ```bash
-    # 1 TB host, 8 GPUs
+    # 750 GB host, 8 GPUs: budget 750 GB - 10 GiB = 739 GB
     python -m sglang.launch_server --model-path m --tp-size 8 \\
       --enable-hierarchical-cache --hicache-size 120
     ```
 
     ## Use instead
     ```bash
+    # 750 GB host: 70 GB x 8 ranks = 560 GB, within the planned 80 % of the budget
     python -m sglang.launch_server --model-path m --tp-size 8 \\
-      --enable-hierarchical-cache --hicache-size 74
+      --enable-hierarchical-cache --hicache-size 70
     ```
     """
 
@@ -157,14 +158,30 @@ class K8sMemoryLimitTooSmall(Rule):
 
     ## Example
     ```yaml
-    resources: {limits: {memory: 200Gi}}
-    args: [--tp-size, "8", --enable-hierarchical-cache, --hicache-size, "30"]
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: sglang}
+    spec:
+      containers:
+        - name: main
+          image: lmsysorg/sglang:v0.5.23
+          command: [python3, -m, sglang.launch_server]
+          args: [--model-path, m, --tp-size, "8", --enable-hierarchical-cache, --hicache-size, "30"]
+          resources: {limits: {memory: 200Gi}}
     ```
 
     ## Use instead
     ```yaml
-    resources: {limits: {memory: 400Gi}}
-    args: [--tp-size, "8", --enable-hierarchical-cache, --hicache-size, "30"]
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: sglang}
+    spec:
+      containers:
+        - name: main
+          image: lmsysorg/sglang:v0.5.23
+          command: [python3, -m, sglang.launch_server]
+          args: [--model-path, m, --tp-size, "8", --enable-hierarchical-cache, --hicache-size, "30"]
+          resources: {limits: {memory: 400Gi}}
     ```
     """
 

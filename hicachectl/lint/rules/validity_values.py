@@ -146,17 +146,16 @@ class InvalidConfigFile(Rule):
     as an unrecognised flag.
 
     ## Example
-    ```yaml
-    # agg.yaml
-    - enable-hierarchical-cache
+    ```bash
+    python -m sglang.launch_server --model-path m --config sglang.json
     ```
 
     ## Use instead
-    ```yaml
-    # agg.yaml
-    enable-hierarchical-cache: true
-    hicache-size: 200
+    ```bash
+    python -m sglang.launch_server --model-path m --config sglang.yaml
     ```
+    with `sglang.yaml` a mapping of flag names: `enable-hierarchical-cache: true`,
+    `hicache-size: 200`.
     """
 
     code = "HC107"
