@@ -57,6 +57,14 @@ def worker_flags(rng: random.Random, i: int) -> tuple[list[list[str]], str | Non
     return flags, mistake
 
 
+def tp_of(flags: list[list[str]]) -> int:
+    return next(int(f[1]) for f in flags if f[0] == "--tp-size")
+
+
+def gpus(flags: list[list[str]]) -> str:
+    return ",".join(str(g) for g in range(tp_of(flags)))
+
+
 def shell_command(
     module: str, flags: list[list[str]], mistake: str | None, indent: str = "  ", prefix: str = ""
 ) -> str:
@@ -78,7 +86,7 @@ def gen_shell(rng: random.Random, i: int) -> str:
         f'MODEL="{rng.choice(MODELS)}"\nEXTRA_ARGS=(--enable-metrics --trust-remote-code)\n'
         "trap 'kill 0' EXIT\n\n"
         "python3 -m dynamo.frontend --http-port 8000 --router-mode kv &\n\n"
-        f"CUDA_VISIBLE_DEVICES=0,1 DYN_SYSTEM_PORT={port} \\\n"
+        f"CUDA_VISIBLE_DEVICES={gpus(flags)} DYN_SYSTEM_PORT={port} \\\n"
         + shell_command("dynamo.sglang", flags, mistake)
         + " \\\n  --kv-events-config "
         + f'\'{{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:{5557 + i % 3}"}}\''
@@ -108,7 +116,7 @@ def gen_yaml(rng: random.Random, i: int) -> str:
         f"  name: gen-{i}\nspec:\n  backendFramework: sglang\n  services:\n"
         "    Frontend:\n      componentType: frontend\n      replicas: 1\n"
         "    decode:\n      componentType: worker\n      replicas: 1\n"
-        f'      resources:\n        limits:\n          gpu: "2"\n          memory: {mem}\n'
+        f'      resources:\n        limits:\n          gpu: "{tp_of(flags)}"\n          memory: {mem}\n'
         "      extraPodSpec:\n        mainContainer:\n          image: dynamo:1.6.1\n"
         "          command: [python3, -m, dynamo.sglang]\n          args:\n" + args + "\n"
     )
