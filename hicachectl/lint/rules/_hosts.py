@@ -112,6 +112,26 @@ def _kill_lines(ctx: FileContext) -> dict[str, list[int]]:
     return {g: sorted(v) for g, v in out.items()}
 
 
+def runs_alongside(earlier: CommandView, later: CommandView) -> bool:
+    """Can ``earlier`` still run when ``later`` starts?  In a script a foreground command
+    must exit before the next one starts; only backgrounded ones (``&``) overlap.  Runbook
+    fences are typed into separate terminals, and manifests start their commands together."""
+    if later.cmd.host_format in ("shell", "cli") or later.cmd.context.get("via"):
+        return earlier.cmd.background
+    return True
+
+
+def concurrent_sets(ctx: FileContext, views: list[CommandView]) -> list[list[CommandView]]:
+    """For each launch, the launches running at the moment it starts (itself included)."""
+    if len(views) > 256:  # pathological files: assume everything overlaps
+        return [views]
+    out = []
+    for i, v in enumerate(views):
+        alive = [e for e in views[:i] if runs_alongside(e, v) and not stopped_between(ctx, e, v)]
+        out.append([*alive, v])
+    return out
+
+
 def where(v: CommandView) -> str:
     """A short name for a command in messages: 'the worker on line 12'."""
     role = "frontend" if v.is_frontend else ("worker" if v.is_worker else v.entrypoint)

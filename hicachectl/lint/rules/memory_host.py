@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hicachectl.lint.rules._hosts import host_groups
+from hicachectl.lint.rules._hosts import concurrent_sets, host_groups
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
@@ -29,12 +29,18 @@ def pinned(v) -> tuple[int, str] | None:
 
 
 def _group_pins(ctx):
+    """Per host, the largest set of engines that run at the same time, with what they pin."""
     for views in host_groups(ctx):
-        parts = [(v, p) for v in views if (p := pinned(v)) is not None]
-        if parts:
-            total = sum(p[0] for _, p in parts)
-            what = " + ".join(p[1] for _, p in parts)
-            yield parts, total, what
+        engines = [v for v in views if pinned(v) is not None]
+        if not engines:
+            continue
+        best, best_total = None, -1
+        for live in concurrent_sets(ctx, engines):
+            total = sum(pinned(v)[0] for v in live)
+            if total > best_total:
+                best, best_total = live, total
+        parts = [(v, pinned(v)) for v in best]
+        yield parts, best_total, " + ".join(p[1] for _, p in parts)
 
 
 class HostMemoryOverBudget(Rule):
@@ -197,8 +203,10 @@ class K8sMemoryLimitTooSmall(Rule):
             p = pinned(v)
             if limit and p is not None:
                 key = (v.cmd.group, v.cmd.context.get("container"), limit)
-                by_container.setdefault(key, []).append((v, p))
-        for (_, _, limit), parts in by_container.items():
+                by_container.setdefault(key, []).append(v)
+        for (_, _, limit), views in by_container.items():
+            live = max(concurrent_sets(ctx, views), key=lambda s: sum(pinned(v)[0] for v in s))
+            parts = [(v, pinned(v)) for v in live]
             total = sum(p[0] for _, p in parts)
             need = total + HOST_RESERVE_BYTES
             if need > limit:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from hicachectl.lint.rules import _topology as topo
-from hicachectl.lint.rules._hosts import port_groups, stopped_between, where
+from hicachectl.lint.rules._hosts import port_groups, runs_alongside, stopped_between, where
 from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
@@ -28,7 +28,7 @@ def _clashes(ctx, pick: Callable, keys: Callable, ok: Callable = lambda a, b: Tr
                 for other in reversed(users.get(key, ())[-8:]):
                     if stopped_between(ctx, other, v):
                         break
-                    if ok(v, other):
+                    if runs_alongside(other, v) and ok(v, other):
                         hit = other
                         break
                 if hit is not None:
