@@ -319,13 +319,6 @@ class CommandView:
             return None
         return max(ranks // nnodes, 1)
 
-    @property
-    def replicas(self) -> int:
-        try:
-            return max(int(self.cmd.context.get("replicas", 1) or 1), 1)
-        except (TypeError, ValueError):
-            return 1
-
 
 @lru_cache(maxsize=64)
 def bundled_model(name: str):

@@ -55,7 +55,3 @@ def json_config(view: CommandView, dest: str) -> tuple[str, Any]:
 def may_hide_flags(view: CommandView) -> bool:
     """True when an unknown word could expand to more flags (``"${EXTRA_ARGS[@]}"``)."""
     return view.open_ended
-
-
-def mask(secret: str) -> str:
-    return "***" if secret else "''"
