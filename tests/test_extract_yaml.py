@@ -205,3 +205,24 @@ def test_directive_above_command_key_covers_the_container():
     ex = extract("pod.yaml", text)
     lines = sorted(s.line for s in ex.suppressions if s.codes == ("HC301",))
     assert lines == [7, 8, 9, 10, 11]
+
+
+def test_leaderworkerset_templates_are_separate_pods():
+    ex = _ex("lws.yaml")
+    leader, worker = ex.commands
+    assert leader.group.endswith("#0:spec.leaderWorkerTemplate.leaderTemplate.spec")
+    assert worker.group.endswith("#0:spec.leaderWorkerTemplate.workerTemplate.spec")
+    assert leader.context["gpus"] == 8 and leader.context["k8s_kind"] == "LeaderWorkerSet"
+    assert worker.context["via"] == "bash -c"
+    assert (worker.tokens[-1].text, worker.tokens[-1].known) == ("$(LWS_WORKER_INDEX)", False)
+    assert _tok(worker, "--nnodes").span == Span(33, 57, 33, 64)
+
+
+def test_helm_values_with_containers():
+    text = (
+        b"decode:\n  replicas: 2\n  containers:\n    - name: engine\n"
+        b'      image: ghcr.io/llm-d/sglang:v1\n      args: ["--model-path", "Qwen/Qwen3-8B"]\n'
+    )
+    assert detect_format("charts/values.yaml", text) == "k8s"
+    (cmd,) = extract("charts/values.yaml", text).commands
+    assert cmd.context["args_only"] and _texts(cmd) == ["--model-path", "Qwen/Qwen3-8B"]

@@ -199,6 +199,8 @@ def sniff_yaml(name: str, head: bytes) -> HostFormat | None:
         return "compose"
     if _SGLANG_HEAD.search(head):
         return "sglang-config"
+    if b"containers:" in head and (b"sglang" in head or b"dynamo" in head):
+        return "k8s"  # e.g. Helm values holding pod specs
     return None
 
 
@@ -233,7 +235,7 @@ def extract_yaml(text: str, ex: Extraction) -> None:
     k8s_docs = [(i, d) for i, d in enumerate(docs) if d.kind == "map" and d.get("kind")]
     if k8s_docs:
         extract_k8s(k8s_docs, ex)
-    for d in docs:
+    for i, d in enumerate(docs):
         if d.kind != "map" or d.get("kind") is not None:
             continue
         services = d.get("services")
@@ -244,5 +246,9 @@ def extract_yaml(text: str, ex: Extraction) -> None:
                 sglang_config_command(d, ex.path, None, group=ex.path, notes=ex.notes)
             )
             ex.host_format = "sglang-config" if ex.host_format != "k8s" else ex.host_format
+        elif "containers" in text:  # a Helm values file or another kind-less pod holder
+            from hicachectl.lint.extract.yaml_generic import extract_generic
+
+            extract_generic(d, i, {}, ex, {"k8s_kind": ""})
     if not ex.commands and not k8s_docs and ex.host_format == "sglang-config":
         ex.host_format = None  # looked like an SGLang config, was not one

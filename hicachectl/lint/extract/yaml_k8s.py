@@ -299,6 +299,10 @@ def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
                     pod.container(c, {}, {}, {"container": c.text("name") or ""})
         elif kind == "ConfigMap":
             configmap_configs(d, i, ex)
+        else:  # LeaderWorkerSet, KServe, Ray, Argo, ...: any mapping with containers
+            from hicachectl.lint.extract.yaml_generic import extract_generic
+
+            extract_generic(d, i, configmaps, ex, base)
         _annotation_suppressions(d, ex)
     link_mounted_configs(ex)
 
