@@ -213,7 +213,7 @@ def test_leaderworkerset_templates_are_separate_pods():
     assert leader.group.endswith("#0:spec.leaderWorkerTemplate.leaderTemplate.spec")
     assert worker.group.endswith("#0:spec.leaderWorkerTemplate.workerTemplate.spec")
     assert leader.context["gpus"] == 8 and leader.context["k8s_kind"] == "LeaderWorkerSet"
-    assert worker.context["via"] == "bash -c"
+    assert worker.context["via"] == "sh -c"
     assert (worker.tokens[-1].text, worker.tokens[-1].known) == ("$(LWS_WORKER_INDEX)", False)
     assert _tok(worker, "--nnodes").span == Span(33, 57, 33, 64)
 

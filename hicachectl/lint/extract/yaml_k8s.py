@@ -175,6 +175,7 @@ class _Pod:
             and texts[1].startswith("-")
             and "c" in texts[1]
         ):
+            ctx["via"] = f"{posixpath.basename(texts[0])} -c"
             self._shell(elems[2], env, env_spans, ctx, c)
             return
         if c.get("command") is None:
@@ -214,7 +215,7 @@ class _Pod:
         for cmd in r.commands:
             cmd.env = {**env, **cmd.env}
             cmd.env_spans = {**env_spans, **cmd.env_spans}
-            cmd.context = {**ctx, "via": "bash -c", **cmd.context}
+            cmd.context = {**ctx, **cmd.context}
             self._configs(cmd, c)
             self.ex.commands.append(cmd)
 
