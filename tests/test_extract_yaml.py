@@ -226,3 +226,18 @@ def test_helm_values_with_containers():
     assert detect_format("charts/values.yaml", text) == "k8s"
     (cmd,) = extract("charts/values.yaml", text).commands
     assert cmd.context["args_only"] and _texts(cmd) == ["--model-path", "Qwen/Qwen3-8B"]
+
+
+def test_kubelet_expands_env_in_shell_scripts():
+    text = (
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      env:\n        - name: TP\n          value: '4'\n"
+        b"      command: [sh, -c, 'python3 -m sglang.launch_server --tp $(TP) --x $(NOPE)']\n"
+    )
+    (cmd,) = extract("pod.yaml", text).commands
+    assert [(t.text, t.known) for t in cmd.tokens[-4:]] == [
+        ("--tp", True),
+        ("4", True),
+        ("--x", True),
+        ("$(NOPE)", False),
+    ]

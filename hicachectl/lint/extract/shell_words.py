@@ -32,6 +32,8 @@ class Var:
 @dataclass(slots=True)
 class Vars:
     values: dict[str, Var] = field(default_factory=dict)
+    # Kubernetes expands $(NAME) from the container env before the shell runs the script.
+    kubelet: dict[str, str] | None = None
 
     def get(self, name: str) -> Var | None:
         return self.values.get(name)
@@ -178,6 +180,10 @@ def _dollar(s: str, i: int, vars: Vars, f: _Fields, dq: bool) -> int:
         return j + 1
     if nxt == "(":
         end = _match_close(s, i + 2, "(", ")")
+        name = s[i + 2 : end - 1]
+        if vars.kubelet and name in vars.kubelet and _NAME.fullmatch(name):
+            _add_value(vars.kubelet[name], True, s[i:end], f, dq)
+            return end
         f.add(s[i:end])
         f.known = False
         return end

@@ -200,7 +200,8 @@ class _Pod:
         text, rmap, note = scalar_snippet(script, self.ex.lines)
         if note:
             self.ex.notes.append(f"{self.ex.path}: {note}")
-        vars = Vars({k: Var(v) for k, v in env.items() if v != "<valueFrom>"})
+        known_env = {k: v for k, v in env.items() if v != "<valueFrom>"}
+        vars = Vars({k: Var(v) for k, v in known_env.items()}, kubelet=known_env)
         r = extract_shell(
             text,
             self.ex.path,
