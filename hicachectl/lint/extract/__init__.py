@@ -99,10 +99,10 @@ def extract(path: str, data: bytes, *, fmt: HostFormat | None = None) -> Extract
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     ex.lines = text.split("\n")
-    if fmt == "shell":
+    if fmt in ("shell", "cli"):  # "cli": one command given on the command line
         from hicachectl.lint.extract.shell import extract_shell
 
-        r = extract_shell(text, path)
+        r = extract_shell(text, path, host_format=fmt)
         ex.commands, ex.findings, ex.suppressions = r.commands, r.findings, r.suppressions
         ex.file_env, ex.notes = r.file_env, ex.notes + r.notes
     elif fmt == "markdown":
