@@ -241,3 +241,17 @@ def test_kubelet_expands_env_in_shell_scripts():
         ("--x", True),
         ("$(NOPE)", False),
     ]
+
+
+def test_env_from_a_configmap_in_the_same_file():
+    text = (
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mc}\ndata:\n  MOONCAKE_MASTER: m:50051\n"
+        b"---\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      envFrom:\n        - configMapRef: {name: mc}\n        - secretRef: {name: s}\n"
+        b"      command: [python3, -m, sglang.launch_server]\n"
+    )
+    ex = extract("pod.yaml", text)
+    (cmd,) = ex.commands
+    assert cmd.env == {"MOONCAKE_MASTER": "m:50051"}
+    assert cmd.env_spans["MOONCAKE_MASTER"].line == 5
+    assert ex.file_env["MOONCAKE_MASTER"] == "m:50051"

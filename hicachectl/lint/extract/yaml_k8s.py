@@ -147,6 +147,12 @@ class _Pod:
     ) -> None:
         env = dict(env_base)
         env_spans = dict(env_spans_base)
+        for ref in (c.get("envFrom") or c).items():  # a ConfigMap in the same file
+            cm = ref.path("configMapRef", "name") if ref.kind == "map" else None
+            prefix = ref.text("prefix") or "" if ref.kind == "map" else ""
+            for key, node in self.configmaps.get(cm.value if cm is not None else "", {}).items():
+                env[prefix + key] = node.value
+                env_spans[prefix + key] = span_of(node)
         _env(c.get("env"), env, env_spans)
         self.ex.file_env.update({k: v for k, v in env.items() if v != "<valueFrom>"})
         ctx = {**self.ctx, **extra_ctx}
