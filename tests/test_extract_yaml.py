@@ -8,7 +8,7 @@ import pytest
 
 from hicachectl.lint.extract import detect_format, extract
 from hicachectl.lint.extract.yaml_compose import compose_bytes, split_words
-from hicachectl.lint.extract.yaml_k8s import parse_quantity
+from hicachectl.lint.extract.yaml_fields import parse_quantity
 from hicachectl.lint.types import Span
 
 FIX = Path(__file__).parent / "fixtures" / "extract"

@@ -16,7 +16,7 @@ from hicachectl.lint.extract.common import RowMap
 from hicachectl.lint.extract.shell import extract_shell
 from hicachectl.lint.extract.shell_words import Var, Vars
 from hicachectl.lint.extract.yaml_docs import YNode
-from hicachectl.lint.extract.yaml_k8s import span_of
+from hicachectl.lint.extract.yaml_fields import span_of
 from hicachectl.lint.extract.yaml_scalar import scalar_snippet
 from hicachectl.lint.types import Command, Extraction, Span, Token
 

@@ -10,7 +10,8 @@ without a command gets the operator's implicit ``python3 -m dynamo.frontend``
 from __future__ import annotations
 
 from hicachectl.lint.extract.yaml_docs import YNode
-from hicachectl.lint.extract.yaml_k8s import _env, _int, _limits, _Pod, parse_quantity
+from hicachectl.lint.extract.yaml_fields import int_of, parse_quantity, read_env, read_limits
+from hicachectl.lint.extract.yaml_k8s import _Pod
 from hicachectl.lint.types import Span
 
 
@@ -20,7 +21,7 @@ def extract_dgd(d, i, api, name, configmaps, ex, base) -> None:
         return
     dgd_env: dict[str, str] = {}
     dgd_spans: dict[str, Span] = {}
-    _env(spec.get("envs"), dgd_env, dgd_spans)
+    read_env(spec.get("envs"), dgd_env, dgd_spans)
     base = {
         **base,
         "dgd_name": name,
@@ -37,9 +38,9 @@ def extract_dgd(d, i, api, name, configmaps, ex, base) -> None:
                 "component_type": svc.text("componentType") or "",
                 "sub_component_type": svc.text("subComponentType") or "",
             }
-            _replicas_limits(svc, ctx)
+            _replicasread_limits(svc, ctx)
             env, spans = dict(dgd_env), dict(dgd_spans)
-            _env(svc.get("envs"), env, spans)
+            read_env(svc.get("envs"), env, spans)
             main = svc.path("extraPodSpec", "mainContainer") or YNode("map", [], _Mark(k))
             pod = _Pod(
                 ex, configmaps, svc.path("extraPodSpec", "volumes"), f"{ex.path}#{i}:{k.value}", ctx
@@ -50,7 +51,7 @@ def extract_dgd(d, i, api, name, configmaps, ex, base) -> None:
             continue
         cname = comp.text("name") or ""
         ctx = {**base, "service": cname, "component_type": comp.text("type") or ""}
-        _replicas_limits(comp, ctx)
+        _replicasread_limits(comp, ctx)
         pspec = comp.path("podTemplate", "spec")
         holder = pspec.get("containers") if pspec is not None else None
         containers = [c for c in holder.items() if c.kind == "map"] if holder is not None else []
@@ -66,7 +67,7 @@ def extract_dgd(d, i, api, name, configmaps, ex, base) -> None:
             ctx,
         )
         env, spans = dict(dgd_env), dict(dgd_spans)
-        _env(comp.get("envs"), env, spans)
+        read_env(comp.get("envs"), env, spans)
         pod.container(main, env, spans, {}, _implicit(ctx["component_type"]))
 
 
@@ -81,16 +82,16 @@ class _Mark:
         self.line, self.column = node.line - 1, node.col - 1
 
 
-def _replicas_limits(node: YNode, ctx: dict) -> None:
-    r = _int(node.get("replicas"))
+def _replicasread_limits(node: YNode, ctx: dict) -> None:
+    r = int_of(node.get("replicas"))
     if r is not None:
         ctx["replicas"] = r
     lim = node.path("resources", "limits")
     if lim is not None:
-        _limits(lim, ctx)
+        read_limits(lim, ctx)
     shm = node.get("sharedMemorySize")
     if shm is not None and shm.kind == "str" and parse_quantity(shm.value) is not None:
         ctx["shared_memory_bytes"] = parse_quantity(shm.value)
-    nc = _int(node.path("multinode", "nodeCount"))
+    nc = int_of(node.path("multinode", "nodeCount"))
     if nc is not None:
         ctx["multinode_node_count"] = nc

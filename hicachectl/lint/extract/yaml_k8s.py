@@ -15,11 +15,19 @@ A plain workload's containers share the group ``path#doc``.
 from __future__ import annotations
 
 import posixpath
-import re
 
 from hicachectl.lint.extract.shell import extract_shell
 from hicachectl.lint.extract.shell_words import Var, Vars
-from hicachectl.lint.extract.yaml_docs import YNode, scalar_value
+from hicachectl.lint.extract.yaml_docs import YNode
+from hicachectl.lint.extract.yaml_fields import (
+    int_of,
+    kubelet,
+    parse_quantity,
+    read_env,
+    read_limits,
+    span_of,
+    text_of,
+)
 from hicachectl.lint.extract.yaml_scalar import scalar_snippet
 from hicachectl.lint.extract.yaml_sglang import configmap_configs, link_mounted_configs
 from hicachectl.lint.types import Command, Extraction, Span, Suppression, Token
@@ -33,72 +41,7 @@ _POD_SPEC = {
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-_KUBELET_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-_QTY = re.compile(r"^\s*([0-9.]+(?:[eE][+-]?[0-9]+)?)\s*([KMGTPE]i?|k|m)?\s*$")
-_UNITS = {
-    None: 1,
-    "k": 1e3,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-    "m": 1e-3,
-}
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ash"})
-
-
-def parse_quantity(text: str | None) -> int | None:
-    """Kubernetes quantity ('400Gi', '1.5T', '512M') -> bytes; None when unparsable."""
-    m = _QTY.match(text or "")
-    if not m:
-        return None
-    return int(float(m.group(1)) * _UNITS[m.group(2)])
-
-
-def span_of(node: YNode) -> Span:
-    end_line, end_col = node.end_line, node.end_col
-    if node.kind != "str" or end_col < node.col and end_line == node.line:
-        end_line, end_col = node.line, node.col
-    return Span(node.line, node.col, max(end_line, node.line), max(end_col, 1))
-
-
-def _env(node: YNode | None, into: dict[str, str], spans: dict[str, Span]) -> None:
-    for item in node.items() if node is not None else []:
-        name = item.text("name") if item.kind == "map" else None
-        if not name:
-            continue
-        value = item.get("value")
-        if value is not None and value.kind == "str":
-            into[name] = value.value
-        elif item.get("valueFrom") is not None:
-            into[name] = "<valueFrom>"  # a secret or field ref: its value is not in the file
-        else:
-            into[name] = ""
-        spans[name] = span_of(item)
-
-
-def _kubelet(text: str, env: dict[str, str]) -> tuple[str, bool]:
-    known = True
-
-    def sub(m: re.Match) -> str:
-        nonlocal known
-        if m.group(0) == "$$":
-            return "$"
-        v = env.get(m.group(1))
-        if v is None or v == "<valueFrom>":
-            known = False
-            return m.group(0)
-        return v
-
-    return (_KUBELET_VAR.sub(sub, text) if "$" in text else text), known
 
 
 class _Pod:
@@ -117,7 +60,7 @@ class _Pod:
                 }
                 self.volumes[v.text("name")] = (cm.text("name"), items)
 
-    def config_text(self, path: str, mounts: YNode | None) -> tuple[str, str, str] | None:
+    def configtext_of(self, path: str, mounts: YNode | None) -> tuple[str, str, str] | None:
         """--config PATH -> (ConfigMap name, key, text) when a mounted ConfigMap provides it."""
         for m in mounts.items() if mounts is not None else []:
             if m.kind != "map" or m.text("name") not in self.volumes:
@@ -153,13 +96,13 @@ class _Pod:
             for key, node in self.configmaps.get(cm.value if cm is not None else "", {}).items():
                 env[prefix + key] = node.value
                 env_spans[prefix + key] = span_of(node)
-        _env(c.get("env"), env, env_spans)
+        read_env(c.get("env"), env, env_spans)
         self.ex.file_env.update({k: v for k, v in env.items() if v != "<valueFrom>"})
         ctx = {**self.ctx, **extra_ctx}
         limits = c.path("resources", "limits")
         if limits is not None:
-            _limits(limits, ctx)
-        request = parse_quantity(_text(c.path("resources", "requests", "memory")))
+            read_limits(limits, ctx)
+        request = parse_quantity(text_of(c.path("resources", "requests", "memory")))
         if request is not None:
             ctx["k8s_memory_request_bytes"] = request
         if c.text("image"):
@@ -188,7 +131,7 @@ class _Pod:
             ctx["args_only"] = True  # the image's ENTRYPOINT runs first; it is not in the file
         tokens = []
         for n in elems:
-            text, known = _kubelet(n.value, env)
+            text, known = kubelet(n.value, env)
             tokens.append(Token(text, span_of(n), n.value, known))
         spans = [t.span for t in tokens]  # args may come before command in the YAML
         first = min((sp.line, sp.col) for sp in spans)
@@ -249,29 +192,10 @@ class _Pod:
                 else (t.split("=", 1)[1] if t.startswith("--config=") else None)
             )
             if path:
-                found = self.config_text(path, c.get("volumeMounts"))
+                found = self.configtext_of(path, c.get("volumeMounts"))
                 if found:
                     cmd.config_files[path] = found[2]
                     cmd.context.setdefault("config_sources", {})[path] = f"{found[0]}/{found[1]}"
-
-
-def _limits(limits: YNode, ctx: dict) -> None:
-    mem = parse_quantity(limits.text("memory"))
-    if mem is not None:
-        ctx["k8s_memory_limit_bytes"] = mem
-    for key in ("nvidia.com/gpu", "gpu"):
-        g = limits.text(key)
-        if g and g.isdigit():
-            ctx["gpus"] = int(g)
-
-
-def _text(node: YNode | None) -> str | None:
-    return node.value if node is not None and node.kind == "str" else None
-
-
-def _int(node: YNode | None) -> int | None:
-    v = scalar_value(node) if node is not None and node.kind == "str" else None
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
@@ -298,7 +222,7 @@ def extract_k8s(docs: list[tuple[int, YNode]], ex: Extraction) -> None:
             if spec is None:
                 continue
             group = f"{ex.path}#{i}"
-            replicas = _int(d.path("spec", "replicas"))
+            replicas = int_of(d.path("spec", "replicas"))
             if replicas is not None:
                 base["replicas"] = replicas
             pod = _Pod(ex, configmaps, spec.get("volumes"), group, base)

@@ -20,14 +20,9 @@ from hicachectl.lint.extract.yaml_docs import (
     scalar_value,
     to_py,
 )
+from hicachectl.lint.extract.yaml_fields import span_of
 from hicachectl.lint.extract.yaml_scalar import scalar_snippet
 from hicachectl.lint.types import Command, Extraction, Span, Token
-
-
-def _span(n: YNode) -> Span:
-    from hicachectl.lint.extract.yaml_k8s import span_of
-
-    return span_of(n)
 
 
 def configmap_configs(d: YNode, i: int, ex: Extraction) -> None:
@@ -68,7 +63,7 @@ def sglang_config_command(
 
     def sp(n: YNode) -> Span:
         if rmap is None:
-            return _span(n)
+            return span_of(n)
         line, col = rmap.line_col(n.line - 1, n.col - 1)
         return Span(line, col, line, col + max(len(n.value) if n.kind == "str" else 1, 1) - 1)
 

@@ -1,0 +1,75 @@
+"""Variable bookkeeping for the shell walker: ``NAME=value``, ``NAME+=``, arrays,
+``export``/``declare``/``local``/``readonly``, and scopes.
+
+An assignment inside a block that may not run (if/case/loop/function body/``&&`` list)
+leaves the variable *unknown* after the block unless its value did not change; a subshell's
+or pipeline element's assignments never reach the parent.  Known values assigned outside
+``eval``/``bash -c`` strings are also recorded in ``file_env``.
+"""
+
+from __future__ import annotations
+
+from hicachectl.lint.extract.shell_words import Var, expand_string, expand_word
+
+
+class Assignments:
+    """Mixin for ``_Walker`` (which provides vars, result, depth, span() and _raw())."""
+
+    def _assign(self, node, export: bool) -> tuple[str, str] | None:
+        name_node = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        if name_node is None:
+            return None
+        name = self._raw(name_node)
+        if name_node.type == "subscript":  # a[3]=x: leave the array unknown-free
+            return None
+        append = any(c.type == "+=" for c in node.children)
+        if value is not None and value.type == "array":
+            elems: list[str] = []
+            known = True
+            for child in value.named_children:
+                if child.type == "comment":
+                    continue
+                for text, k in expand_word(self._raw(child), self.vars):
+                    elems.append(text)
+                    known = known and k
+            old = self.vars.get(name)
+            if append and old is not None and isinstance(old.value, list):
+                elems = old.value + elems
+                known = known and old.known
+            self.vars.set(name, Var(elems, known))
+            return None
+        raw = self._raw(value) if value is not None else ""
+        text, known = expand_string(raw, self.vars)
+        old = self.vars.get(name)
+        if append and old is not None and isinstance(old.value, str):
+            text, known = old.value + text, known and old.known
+        origin = None
+        if value is not None and value.type in ("string", "raw_string"):
+            sp = self.span(value)
+            origin = (sp.line, sp.col)  # col of the quote == offset of the first content char
+        self.vars.set(name, Var(text, known, origin))
+        if known and self.depth == 0:
+            self.result.file_env[name] = text
+        return name, text
+
+    def _declaration(self, node) -> None:
+        kw = node.children[0].type if node.children else ""
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                self._assign(child, export=kw == "export")
+
+    def _leave(self, kind: str, before: dict) -> None:
+        """After a block that may not run (if/case/loop/function/&&), a variable it changed
+        is unknown; a subshell's assignments do not reach its parent at all."""
+        if kind in ("subshell", "pipeline"):
+            self.vars.values = before
+            return
+        cur = self.vars.values
+        for name, var in list(cur.items()):
+            old = before.get(name)
+            if old is var or (
+                old is not None and old.known and var.known and old.value == var.value
+            ):
+                continue
+            cur[name] = Var(var.value, False)
