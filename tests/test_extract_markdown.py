@@ -127,3 +127,17 @@ def test_fence_inside_a_blockquote():
     (cmd,) = extract("a.md", text).commands
     assert _texts(cmd) == ["python", "-m", "sglang.launch_server", "--tp", "2"]
     assert _tok(cmd, "--tp").span == Span(5, 5, 5, 8)
+
+
+def test_prompt_variants_and_ps2():
+    text = (
+        b"```bash\n(.venv) $ python -m sglang.launch_server \\\n> --tp 2\nserver started\n"
+        b"ubuntu@gpu-01:~/work$ sglang serve --page-size 64\n```\n"
+        b"```bash\n# start it\npython -m dynamo.frontend\n```\n"
+    )
+    a, b, c = extract("a.md", text).commands
+    assert _texts(a) == ["python", "-m", "sglang.launch_server", "--tp", "2"]
+    assert _tok(a, "--tp").span == Span(3, 3, 3, 6)
+    assert _texts(b) == ["sglang", "serve", "--page-size", "64"]
+    assert _tok(b, "sglang").span.col == 23
+    assert _texts(c) == ["python", "-m", "dynamo.frontend"]  # "# " opened a bash block

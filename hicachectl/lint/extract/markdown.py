@@ -35,7 +35,12 @@ _SHELL_TAGS = frozenset(
 _CONSOLE_TAGS = frozenset({"console", "shell-session", "shellsession", "sh-session", "terminal"})
 _HTML_DIRECTIVE = re.compile(r"<!--\s*(hicachectl:[^>]*?)-->")
 _QUOTE = re.compile(r"^(?:[ ]{0,3}>[ ]?)+")
-_PROMPT = re.compile(r"^(\$|#)( |$)")
+# "$ ", "# ", "(venv) $ ", "user@host:~/dir$ " ; auto-detection of console blocks uses
+# only "$" prompts, since "# " opening a bash block is usually a comment
+_PROMPT_HEAD = r"^(?:\([^)\s]*\)\s*)?(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*)?"
+_PROMPT = re.compile(_PROMPT_HEAD + r"[$#](?: |$)")
+_DOLLAR_PROMPT = re.compile(_PROMPT_HEAD + r"\$(?: |$)")
+_PS2 = re.compile(r"^> ")
 
 
 def _fences(lines: list[str]):
@@ -95,7 +100,7 @@ def extract_markdown(text: str, ex: Extraction) -> None:
             continue
         body = lines[first:end]
         console = tag in _CONSOLE_TAGS or bool(
-            next((b for b in body if b.strip()), "").lstrip().startswith("$ ")
+            _DOLLAR_PROMPT.match(next((b for b in body if b.strip()), "").lstrip())
         )
         rows: list[tuple[int, int]] = []
         out: list[str] = []
@@ -111,6 +116,9 @@ def extract_markdown(text: str, ex: Extraction) -> None:
                     cut += (len(s) - len(stripped)) + pm.end()
                     s = stripped[pm.end() :]
                     in_cmd = True
+                elif in_cmd and _PS2.match(stripped):  # "> " continuation prompt
+                    cut += (len(s) - len(stripped)) + 2
+                    s = stripped[2:]
                 elif not in_cmd:
                     s = ""  # command output
                 in_cmd = in_cmd and s.rstrip().endswith("\\")
