@@ -141,3 +141,19 @@ def test_prompt_variants_and_ps2():
     assert _texts(b) == ["sglang", "serve", "--page-size", "64"]
     assert _tok(b, "sglang").span.col == 23
     assert _texts(c) == ["python", "-m", "dynamo.frontend"]  # "# " opened a bash block
+
+
+def test_yaml_fences_hold_manifests():
+    text = (
+        b"# Deploy\n\n```yaml\napiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\n"
+        b"metadata:\n  name: d\nspec:\n  services:\n    decode:\n      componentType: worker\n"
+        b"      extraPodSpec:\n        mainContainer:\n          command: [python3, -m, dynamo.sglang]\n"
+        b'          args: [--model-path, m, --hicache-size, "900"]\n```\n\n'
+        b"  ```yaml\n  model-path: m\n  hicache-size: 900\n  ```\n\n```yaml\nfoo: bar\n```\n"
+    )
+    ex = extract("doc.md", text)
+    dgd, cfg = ex.commands
+    assert dgd.host_format == "k8s" and dgd.context["fence_line"] == 3
+    assert dgd.group == "doc.md@3#0:decode"
+    assert _tok(dgd, "--hicache-size").span == Span(15, 35, 15, 48)
+    assert cfg.host_format == "sglang-config" and _tok(cfg, "900").span == Span(20, 17, 20, 19)

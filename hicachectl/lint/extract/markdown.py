@@ -96,6 +96,18 @@ def extract_markdown(text: str, ex: Extraction) -> None:
                 f"{ex.path}:{open_row + 1}: unterminated code fence; its block runs to the end "
                 "of the file"
             )
+        if tag in ("yaml", "yml") and closed:
+            cuts = [
+                min(len(r) - len(r.lstrip(" ")), indent) + quoted[first + k]
+                for k, r in enumerate(lines[first:end])
+            ]
+            yaml_fence(
+                [r[min(len(r) - len(r.lstrip(" ")), indent) :] for r in lines[first:end]],
+                first,
+                cuts,
+                ex,
+            )
+            continue
         if tag not in _SHELL_TAGS:
             continue
         body = lines[first:end]
@@ -149,3 +161,46 @@ def extract_markdown(text: str, ex: Extraction) -> None:
             ex.suppressions.extend(
                 Suppression(codes, ln, reason) for ln in range(open_row + 1, end + 2)
             )
+
+
+def yaml_fence(body: list[str], first: int, cuts: list[int], ex: Extraction) -> None:
+    """A ```yaml fence holding a manifest (DGD, Deployment, compose, SGLang config): extract
+    it like a file, then move every position to the fence's place in the document."""
+    text = "\n".join(body)
+    if not any(k in text for k in ("kind:", "services:", "model-path", "hicache")):
+        return
+    from dataclasses import replace
+
+    from hicachectl.lint.extract.yaml_docs import extract_yaml
+
+    sub = Extraction(path=ex.path, host_format="k8s", lines=body)
+    extract_yaml(text, sub)
+
+    def move(sp):
+        k = min(max(sp.line - 1, 0), len(cuts) - 1)
+        e = min(max(sp.end_line - 1, 0), len(cuts) - 1)
+        return replace(
+            sp,
+            line=sp.line + first,
+            col=sp.col + cuts[k],
+            end_line=sp.end_line + first,
+            end_col=sp.end_col + cuts[e],
+        )
+
+    for cmd in sub.commands:
+        cmd.span = move(cmd.span)
+        cmd.tokens = [replace(t, span=move(t.span)) for t in cmd.tokens]
+        cmd.env_spans = {k: move(v) for k, v in cmd.env_spans.items()}
+        cmd.group = (
+            ex.path if cmd.group == ex.path else f"{ex.path}@{first}{cmd.group[len(ex.path) :]}"
+        )
+        cmd.context["fence_line"], cmd.context["fence_tag"] = first, "yaml"
+    ex.commands.extend(sub.commands)
+    ex.findings.extend(replace(f, span=move(f.span)) for f in sub.findings)
+    ex.suppressions.extend(
+        s if s.file_wide else replace(s, line=s.line + first) for s in sub.suppressions
+    )
+    ex.file_env.update(sub.file_env)
+    ex.notes.extend(
+        f"{ex.path}: yaml fence at line {first}: {n.split(': ', 1)[-1]}" for n in sub.notes
+    )
