@@ -273,3 +273,12 @@ def test_high_code_points_do_not_crash_the_parser():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_deeply_nested_shell_is_bounded():
+    ex = extract("f.sh", b"if true; then " * 2000 + b"sgl &" + b" fi;" * 0 + b"; fi" * 2000)
+    assert any(c.tokens[0].text == "sgl" and c.background for c in ex.commands)
+    ex = extract("c.sh", b"X=" + b"${A:-" * 3000 + b"d" + b"}" * 3000 + b"\nsgl $X ${B:-${C:-v}}\n")
+    assert [(t.text, t.known) for t in ex.commands[-1].tokens[1:]] == [("$X", False), ("v", True)]
+    extract("b.sh", b"echo " + b"$(" * 3000 + b"x" + b")" * 3000)
+    extract("g.sh", b'eval "' * 50 + b"sgl" + b'"' * 50)

@@ -123,15 +123,18 @@ class _Walker(Assignments):
         tree = parser().parse(self.data)
         if tree.root_node.has_error and self.depth == 0 and self.syntax_notes:
             self._syntax_note(tree.root_node)
-        stack: list = [tree.root_node]
+        # entries: (node, background) or (None, scope kind, variables before the scope)
+        stack: list = [(tree.root_node, False)]
         while stack:
-            node = stack.pop()
-            if isinstance(node, tuple):  # leaving a conditional block or a subshell
-                self._leave(*node)
+            item = stack.pop()
+            node = item[0]
+            if node is None:  # leaving a conditional block or a subshell
+                self._leave(item[1], item[2])
                 continue
+            bg = item[1]
             t = node.type
             if t == "command":
-                self._command(node)
+                self._command(node, bg)
             elif t == "variable_assignment":
                 self._assign(node, export=False)
                 self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
@@ -148,8 +151,18 @@ class _Walker(Assignments):
                     run_heredoc(self, node)
             elif t not in _NO_DESCEND:
                 if t in _SCOPES:
-                    stack.append((t, dict(self.vars.values)))
-                stack.extend(reversed(node.children))
+                    stack.append((None, t, dict(self.vars.values)))
+                if t == "function_definition":
+                    bg = False  # defining a function runs nothing
+                # `a && b &`, `( … ) &`: a statement followed by `&` runs in the background
+                # with everything inside it.  (Computed here, not via node.parent, which
+                # tree-sitter resolves from the root: quadratic on deeply nested scripts.)
+                children = node.children
+                n = len(children)
+                for k in range(n - 1, -1, -1):
+                    child = children[k]
+                    amp = k + 1 < n and children[k + 1].type == "&"
+                    stack.append((child, bg or amp))
 
     def _syntax_note(self, root) -> None:
         """One note at the first ERROR/MISSING node: tree-sitter recovers, we say where."""
@@ -173,7 +186,7 @@ class _Walker(Assignments):
     def _raw(self, node) -> str:
         return self.text[node.start_byte : node.end_byte]
 
-    def _command(self, node) -> None:
+    def _command(self, node, background: bool = False) -> None:
         env: dict[str, str] = {}
         env_spans = {}
         words = []
@@ -201,7 +214,6 @@ class _Walker(Assignments):
                 tokens.append(Token(text, sp, raw, known))
         if not tokens:
             return
-        background = _is_background(node)
         prog = posixpath.basename(tokens[0].text)
         if self.depth < _MAX_NESTING and prog in _NESTING:
             from hicachectl.lint.extract.shell_nested import run_nested
@@ -230,16 +242,6 @@ class _Walker(Assignments):
             cmd.context["nested_depth"] = self.depth
         self.result.commands.append(cmd)
         self.placed.append((cmd, node.start_point[0], node.end_point[0]))
-
-
-def _is_background(node) -> bool:
-    n = node
-    while n is not None and n.type not in ("program", "function_definition"):
-        sib = n.next_sibling
-        if sib is not None and sib.type == "&":
-            return True
-        n = n.parent
-    return False
 
 
 def extract_shell(

@@ -16,6 +16,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACE = re.compile(
     r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?:\[([^\]]*)\])?(?:(:?[-=+?])(.*))?$", re.S
 )
+_MAX_DEPTH = 32  # nested ${X:-${Y:-...}} defaults expanded at most this deep
 _SPECIAL = re.compile(r"['\"\\$`]")
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "e": "\x1b"}
 
@@ -127,15 +128,15 @@ def expand_word(raw: str, vars: Vars) -> list[tuple[str, bool]]:
     return f.result()
 
 
-def expand_string(raw: str, vars: Vars) -> tuple[str, bool]:
+def expand_string(raw: str, vars: Vars, depth: int = 0) -> tuple[str, bool]:
     """Expand as an assignment value: no field splitting, fields joined with spaces."""
     f = _Fields()
-    _scan(raw, vars, f, quoted=True)
+    _scan(raw, vars, f, quoted=True, depth=depth)
     fields = f.result()
     return " ".join(t for t, _ in fields), all(k for _, k in fields)
 
 
-def _scan(s: str, vars: Vars, f: _Fields, quoted: bool) -> None:
+def _scan(s: str, vars: Vars, f: _Fields, quoted: bool, depth: int = 0) -> None:
     i, n, dq = 0, len(s), False
     while i < n:
         c = s[i]
@@ -165,13 +166,13 @@ def _scan(s: str, vars: Vars, f: _Fields, quoted: bool) -> None:
             f.known = False
             i = j
         elif c == "$" and i + 1 < n:
-            i = _dollar(s, i, vars, f, dq or quoted)
+            i = _dollar(s, i, vars, f, dq or quoted, depth)
         else:
             f.add(c)
             i += 1
 
 
-def _dollar(s: str, i: int, vars: Vars, f: _Fields, dq: bool) -> int:
+def _dollar(s: str, i: int, vars: Vars, f: _Fields, dq: bool, depth: int = 0) -> int:
     nxt = s[i + 1]
     if nxt == "'" and not dq:
         j = s.find("'", i + 2)
@@ -189,7 +190,7 @@ def _dollar(s: str, i: int, vars: Vars, f: _Fields, dq: bool) -> int:
         return end
     if nxt == "{":
         end = _match_close(s, i + 2, "{", "}")
-        _brace(s[i + 2 : end - 1], s[i:end], vars, f, dq)
+        _brace(s[i + 2 : end - 1], s[i:end], vars, f, dq, depth)
         return end
     m = _NAME.match(s, i + 1)
     if m:
@@ -203,8 +204,8 @@ def _dollar(s: str, i: int, vars: Vars, f: _Fields, dq: bool) -> int:
     return i + 1
 
 
-def _brace(inner: str, raw: str, vars: Vars, f: _Fields, dq: bool) -> None:
-    m = _BRACE.match(inner)
+def _brace(inner: str, raw: str, vars: Vars, f: _Fields, dq: bool, depth: int = 0) -> None:
+    m = _BRACE.match(inner) if depth < _MAX_DEPTH else None  # ${A:-${B:-${C:-...}}}
     if not m or m.group(1)[0].isdigit() or m.group(1) in "@*#?$!-":
         f.add(raw)
         f.known = False
@@ -221,7 +222,7 @@ def _brace(inner: str, raw: str, vars: Vars, f: _Fields, dq: bool) -> None:
         if not use_default:
             _emit(var, index, raw, f, dq)
             return
-        text, known = expand_string(word, vars)
+        text, known = expand_string(word, vars, depth + 1)
         if op.endswith("=") and index is None:
             vars.set(name, Var(text, known))
         _add_value(text, known, raw, f, dq)
@@ -229,7 +230,7 @@ def _brace(inner: str, raw: str, vars: Vars, f: _Fields, dq: bool) -> None:
         if op == ":+" and empty:
             f.cur_used = f.cur_used or dq
             return
-        text, known = expand_string(word, vars)
+        text, known = expand_string(word, vars, depth + 1)
         _add_value(text, known, raw, f, dq)
     else:
         f.add(raw)
