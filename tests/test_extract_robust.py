@@ -282,3 +282,12 @@ def test_deeply_nested_shell_is_bounded():
     assert [(t.text, t.known) for t in ex.commands[-1].tokens[1:]] == [("$X", False), ("v", True)]
     extract("b.sh", b"echo " + b"$(" * 3000 + b"x" + b")" * 3000)
     extract("g.sh", b'eval "' * 50 + b"sgl" + b'"' * 50)
+
+
+def test_doubling_variables_and_huge_expansions_are_bounded():
+    ex = extract("x.sh", b"X=ab\n" + b'X="$X$X"\n' * 40 + b"sgl $X\n")
+    assert ex.commands[-1].tokens[-1].known is False
+    ex = extract("y.sh", b"a=(x)\n" + b'a+=("${a[@]}")\n' * 40 + b'sgl "${a[@]}"\n')
+    assert [t.known for t in ex.commands[-1].tokens] == [True, False]
+    ex = extract("z.sh", b"a=(" + b"x " * 4000 + b")\nsgl " + b'"${a[@]}" ' * 2000 + b"\n")
+    assert any("more than 20000 words" in n for n in ex.notes)

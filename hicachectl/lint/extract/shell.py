@@ -58,6 +58,7 @@ _SCOPES = frozenset(
 _DECL = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 _NESTING = _SHELLS | {"eval"}
+_MAX_TOKENS = 20_000  # words in one command after expansion
 _MAX_NESTING = 4  # eval inside bash -c inside eval ...
 
 
@@ -212,6 +213,12 @@ class _Walker(Assignments):
             sp = self.span(w)
             for text, known in expand_word(raw, self.vars):
                 tokens.append(Token(text, sp, raw, known))
+            if len(tokens) > _MAX_TOKENS:
+                self.result.notes.append(
+                    f"{self.path}:{sp.line}: command expands to more than {_MAX_TOKENS} words; "
+                    "the rest was not read"
+                )
+                break
         if not tokens:
             return
         prog = posixpath.basename(tokens[0].text)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from hicachectl.lint.extract.shell_words import Var, expand_string, expand_word
 
+MAX_VALUE = 65536  # characters in one variable; longer values become unknown
+MAX_ELEMENTS = 4096  # elements in one array; longer arrays become unknown
+
 
 class Assignments:
     """Mixin for ``_Walker`` (which provides vars, result, depth, span() and _raw())."""
@@ -37,6 +40,8 @@ class Assignments:
             if append and old is not None and isinstance(old.value, list):
                 elems = old.value + elems
                 known = known and old.known
+            if len(elems) > MAX_ELEMENTS:  # a+=("${a[@]}") in a loop doubles it each time
+                elems, known = [], False
             self.vars.set(name, Var(elems, known))
             return None
         raw = self._raw(value) if value is not None else ""
@@ -48,6 +53,8 @@ class Assignments:
         if value is not None and value.type in ("string", "raw_string"):
             sp = self.span(value)
             origin = (sp.line, sp.col)  # col of the quote == offset of the first content char
+        if len(text) > MAX_VALUE:  # X="$X$X" doubles it each time
+            text, known = raw, False
         self.vars.set(name, Var(text, known, origin))
         if known and self.depth == 0:
             self.result.file_env[name] = text
