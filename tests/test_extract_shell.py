@@ -254,3 +254,17 @@ def test_blank_line_breaks_and_harmless_comment_after_backslash():
 def test_unset_forgets_a_variable():
     ex = _src("X=1\nunset X\nsgl $X ${X:-d}\n")
     assert [(t.text, t.known) for t in ex.commands[-1].tokens[1:]] == [("$X", False), ("d", True)]
+
+
+def test_token_origin_points_at_the_definition():
+    ex = _src(
+        "SIZE=128\nargs=(--tp 2\n  --hicache-size $SIZE)\n"
+        'python -m sglang.launch_server "${args[@]}" --hicache-size $SIZE lit\n'
+    )
+    toks = ex.commands[-1].tokens
+    by = [(t.text, t.span.line, t.origin) for t in toks]
+    assert by[3] == ("--tp", 4, Span(2, 7, 2, 10))
+    assert by[5] == ("--hicache-size", 4, Span(3, 3, 3, 16))
+    assert by[6] == ("128", 4, Span(1, 6, 1, 8))  # through the array to SIZE=128
+    assert by[8] == ("128", 4, Span(1, 6, 1, 8))
+    assert toks[-1].origin is None and toks[0].origin is None

@@ -34,13 +34,15 @@ class Token:
     ``known`` is False when the word contains a variable or command substitution whose value
     the file does not define: rules treat such a value as unknown, never as an error.
     One array expansion (``"${args[@]}"``) becomes several Tokens sharing the span of the
-    expansion.
+    expansion.  ``origin``, when set, is where the value was written: the array element or
+    the ``NAME=value`` assignment the word's text came from (shell only).
     """
 
     text: str
     span: Span
     raw: str = ""
     known: bool = True
+    origin: Span | None = None
 
 
 @dataclass(slots=True)

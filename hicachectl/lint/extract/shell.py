@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from hicachectl.lint.extract.common import RowMap, hash_comment_suppressions
 from hicachectl.lint.extract.shell_assign import Assignments
-from hicachectl.lint.extract.shell_words import Vars, expand_string, expand_word
+from hicachectl.lint.extract.shell_words import Vars, expand_string, expand_word_origins
 from hicachectl.lint.types import Command, Finding, HostFormat, Span, Suppression, Token
 
 _PARSER = None
@@ -211,8 +211,8 @@ class _Walker(Assignments):
         for w in words:
             raw = self._raw(w)
             sp = self.span(w)
-            for text, known in expand_word(raw, self.vars):
-                tokens.append(Token(text, sp, raw, known))
+            for text, known, origin in expand_word_origins(raw, self.vars):
+                tokens.append(Token(text, sp, raw, known, origin))
             if len(tokens) > _MAX_TOKENS:
                 self.result.notes.append(
                     f"{self.path}:{sp.line}: command expands to more than {_MAX_TOKENS} words; "

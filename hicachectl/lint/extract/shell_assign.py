@@ -9,7 +9,7 @@ or pipeline element's assignments never reach the parent.  Known values assigned
 
 from __future__ import annotations
 
-from hicachectl.lint.extract.shell_words import Var, expand_string, expand_word
+from hicachectl.lint.extract.shell_words import Var, expand_string, expand_word_origins
 
 MAX_VALUE = 65536  # characters in one variable; longer values become unknown
 MAX_ELEMENTS = 4096  # elements in one array; longer arrays become unknown
@@ -29,20 +29,24 @@ class Assignments:
         append = any(c.type == "+=" for c in node.children)
         if value is not None and value.type == "array":
             elems: list[str] = []
+            spans: list = []
             known = True
             for child in value.named_children:
                 if child.type == "comment":
                     continue
-                for text, k in expand_word(self._raw(child), self.vars):
+                child_span = self.span(child)
+                for text, k, origin in expand_word_origins(self._raw(child), self.vars):
                     elems.append(text)
+                    spans.append(origin or child_span)
                     known = known and k
             old = self.vars.get(name)
             if append and old is not None and isinstance(old.value, list):
                 elems = old.value + elems
+                spans = (old.spans or [None] * len(old.value)) + spans
                 known = known and old.known
             if len(elems) > MAX_ELEMENTS:  # a+=("${a[@]}") in a loop doubles it each time
-                elems, known = [], False
-            self.vars.set(name, Var(elems, known))
+                elems, spans, known = [], [], False
+            self.vars.set(name, Var(elems, known, spans=spans))
             return None
         raw = self._raw(value) if value is not None else ""
         text, known = expand_string(raw, self.vars)
@@ -55,7 +59,8 @@ class Assignments:
             origin = (sp.line, sp.col)  # col of the quote == offset of the first content char
         if len(text) > MAX_VALUE:  # X="$X$X" doubles it each time
             text, known = raw, False
-        self.vars.set(name, Var(text, known, origin))
+        spans = [self.span(value)] if value is not None and not append else None
+        self.vars.set(name, Var(text, known, origin, spans))
         if known and self.depth == 0:
             self.result.file_env[name] = text
         return name, text

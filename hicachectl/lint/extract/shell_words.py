@@ -28,6 +28,9 @@ class Var:
     # Where the value text starts in the file (line, col offset) when it is one quoted
     # string: lets `eval "$CMD"` map re-parsed positions back to the assignment.
     origin: tuple[int, int] | None = None
+    # Where each value was written (one Span per array element; one for a string), so a
+    # token that came from a variable can point at its definition (Token.origin).
+    spans: list | None = None
 
 
 @dataclass(slots=True)
@@ -46,10 +49,11 @@ class Vars:
 class _Fields:
     """Accumulates output fields while scanning one word."""
 
-    __slots__ = ("done", "cur", "cur_used", "known", "drop_empty")
+    __slots__ = ("done", "cur", "cur_used", "known", "drop_empty", "origin")
 
     def __init__(self) -> None:
-        self.done: list[tuple[str, bool]] = []
+        self.done: list[tuple[str, bool, object]] = []
+        self.origin = None  # Span of the variable value that last fed the current field
         self.cur: list[str] = []
         self.cur_used = False  # a quote or literal char makes the field exist even if empty
         self.known = True
@@ -76,7 +80,7 @@ class _Fields:
     def close(self) -> None:
         text = "".join(self.cur)
         if self.cur_used and not (self.drop_empty and not text):
-            self.done.append((text, self.known))
+            self.done.append((text, self.known, self.origin))
         self.cur, self.cur_used, self.known, self.drop_empty = [], False, True, False
 
     def result(self) -> list[tuple[str, bool]]:
@@ -121,8 +125,13 @@ def _ansi_c(body: str) -> str:
 
 def expand_word(raw: str, vars: Vars) -> list[tuple[str, bool]]:
     """Raw shell word -> [(field text, known)].  Zero fields for an empty unquoted expansion."""
+    return [(t, k) for t, k, _ in expand_word_origins(raw, vars)]
+
+
+def expand_word_origins(raw: str, vars: Vars) -> list[tuple[str, bool, object]]:
+    """Like :func:`expand_word`, with the Span of the variable value behind each field."""
     if not _SPECIAL.search(raw):
-        return [(raw, True)]  # the common case: a plain word
+        return [(raw, True, None)]  # the common case: a plain word
     f = _Fields()
     _scan(raw, vars, f, quoted=False)
     return f.result()
@@ -133,7 +142,7 @@ def expand_string(raw: str, vars: Vars, depth: int = 0) -> tuple[str, bool]:
     f = _Fields()
     _scan(raw, vars, f, quoted=True, depth=depth)
     fields = f.result()
-    return " ".join(t for t, _ in fields), all(k for _, k in fields)
+    return " ".join(t for t, _, _ in fields), all(k for _, k, _ in fields)
 
 
 def _scan(s: str, vars: Vars, f: _Fields, quoted: bool, depth: int = 0) -> None:
@@ -266,15 +275,25 @@ def _emit(var: Var | None, index: str | None, raw: str, f: _Fields, dq: bool) ->
         if dq and index == "*":
             f.add(" ".join(elems))
             return
+        spans = var.spans if var.spans and len(var.spans) == len(elems) else None
         if dq:
             for k, e in enumerate(elems):
                 if k:
                     f.close()
+                f.origin = spans[k] if spans else None
                 f.add(e)
             if not elems:
                 f.drop_empty = True
             return
-        for e in elems:
-            f.split_add(" " + e + " ")
+        for k, e in enumerate(elems):
+            if k or e[:1].isspace():
+                f.close()
+            f.origin = spans[k] if spans else None
+            f.split_add(e)
         return
-    _add_value(_value_of(var, index), True, raw, f, dq)
+    value = _value_of(var, index)
+    if not dq and value[:1].isspace():
+        f.close()
+    if var.spans and isinstance(var.value, str):
+        f.origin = var.spans[0]
+    _add_value(value, True, raw, f, dq)
