@@ -255,3 +255,16 @@ def test_env_from_a_configmap_in_the_same_file():
     assert cmd.env == {"MOONCAKE_MASTER": "m:50051"}
     assert cmd.env_spans["MOONCAKE_MASTER"].line == 5
     assert ex.file_env["MOONCAKE_MASTER"] == "m:50051"
+
+
+def test_multiline_plain_and_escaped_break_scalars_keep_columns():
+    text = (
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      command: [sh, -c]\n      args:\n"
+        b"        - python3 -m sglang.launch_server\n          --tp 2   --page-size 64\n"
+        b"    - name: b\n      command: [sh, -c]\n"
+        b'      args: ["python3 -m x \\\n          --hicache-size 9"]\n'
+    )
+    a, b = extract("pod.yaml", text).commands
+    assert _tok(a, "--page-size").span == Span(9, 20, 9, 30)
+    assert _tok(b, "--hicache-size").span == Span(13, 11, 13, 24)

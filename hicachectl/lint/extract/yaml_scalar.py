@@ -86,6 +86,8 @@ def _decode(node: YNode, lines: list[str]) -> list[tuple[int, int]] | None:
     while r < n_lines:
         line = lines[r]
         while c < len(line):
+            if style is None and r + 1 == node.end_line and c >= node.end_col:
+                return pts if "".join(out) == node.value else None  # plain scalar ends here
             ch = line[c]
             if (
                 style == '"'
@@ -126,11 +128,9 @@ def _decode(node: YNode, lines: list[str]) -> list[tuple[int, int]] | None:
             pts.append((r + 1, c + 1))
             c += 1
         else:
-            if style is None:  # plain scalar on one line ends here
-                if node.end_line == node.line:
-                    s = "".join(out).rstrip()
-                    return pts[: len(s)] if s == node.value else None
-                return None
+            if style is None and r + 1 >= node.end_line:  # plain scalar ends with its line
+                s = "".join(out).rstrip()
+                return pts[: len(s)] if s == node.value else None
             # line break inside a quoted scalar: trailing blanks dropped, then one space,
             # or one "\n" per empty line that follows
             while out and out[-1] in " \t" and pts[-1][0] == r + 1:
