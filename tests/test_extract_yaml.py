@@ -268,3 +268,15 @@ def test_multiline_plain_and_escaped_break_scalars_keep_columns():
     a, b = extract("pod.yaml", text).commands
     assert _tok(a, "--page-size").span == Span(9, 20, 9, 30)
     assert _tok(b, "--hicache-size").span == Span(13, 11, 13, 24)
+
+
+def test_folded_block_scalar_is_read_as_written_with_a_note():
+    text = (
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n"
+        b"      command: [bash, -c]\n      args:\n        - >\n"
+        b"          python3 -m sglang.launch_server \\\n          --tp 2\n"
+    )
+    ex = extract("pod.yaml", text)
+    (cmd,) = ex.commands
+    assert _tok(cmd, "--tp").span == Span(10, 11, 10, 14)
+    assert any("folded block scalar" in n and "line 8" in n for n in ex.notes)
