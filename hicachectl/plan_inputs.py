@@ -36,7 +36,7 @@ def _rel(path: Path) -> str:
 
 def gather(options: dict[str, Any], profile: str | None = None) -> PlanInputs:
     """Options use PlanRequest field names; None means "not given"."""
-    given = {k: v for k, v in options.items() if v is not None}
+    given = _disaggregation(options)
     base: PlanRequest | None = None
     profile_name = None
     note = None
@@ -49,6 +49,19 @@ def gather(options: dict[str, Any], profile: str | None = None) -> PlanInputs:
     request = merge(base, given)
     hardware = _hardware(request)
     return PlanInputs(request, hardware, _model(request), profile_name, note)
+
+
+def _disaggregation(options: dict[str, Any]) -> dict[str, Any]:
+    """The given options, with the CLI's rules for --prefill-workers/--decode-workers."""
+    given = {k: v for k, v in options.items() if v is not None}
+    prefill, decode = given.get("prefill_workers"), given.get("decode_workers")
+    if (prefill or decode) and "workers" not in given:
+        given["workers"] = 0  # disaggregated: no aggregated replicas unless asked
+    if (prefill or 0) + (decode or 0) > 0 and not (prefill and decode):
+        raise UsageError(
+            "--prefill-workers and --decode-workers go together (at least one of each)"
+        )
+    return given
 
 
 def _default_inputs() -> PlanInputs:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-_P = "Deployment (as for plan)"
-_H = "HiCache (as for plan)"
+from hicachectl.commands._plan_options import plan_options
+
 _L = "Launch"
 
 
+@plan_options(panel_suffix=" (as for plan)")
 def command(
     plan_file: Annotated[
         str | None,
@@ -90,83 +91,8 @@ def command(
         float,
         typer.Option(help="Mocker --speedup-ratio (0: no simulated delay).", rich_help_panel=_L),
     ] = 0.0,
-    profile: Annotated[
-        str | None, typer.Option(help="Profile TOML (path or bundled name).", rich_help_panel=_P)
-    ] = None,
-    hardware: Annotated[
-        str | None,
-        typer.Option(help="Hardware snapshot instead of probing.", rich_help_panel=_P),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model: HF id, local directory or catalogue name.", rich_help_panel=_P),
-    ] = None,
-    model_config: Annotated[
-        str | None, typer.Option(help="A Hugging Face config.json.", rich_help_panel=_P)
-    ] = None,
-    tp: Annotated[
-        int | None, typer.Option(help="Tensor parallel size per worker.", rich_help_panel=_P)
-    ] = None,
-    dp: Annotated[
-        int | None, typer.Option(help="Data parallel size per worker.", rich_help_panel=_P)
-    ] = None,
-    pp: Annotated[
-        int | None, typer.Option(help="Pipeline parallel size per worker.", rich_help_panel=_P)
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Aggregated replicas behind a KV-routing frontend.", rich_help_panel=_P),
-    ] = None,
-    prefill_workers: Annotated[
-        int | None, typer.Option(help="Disaggregated prefill workers.", rich_help_panel=_P)
-    ] = None,
-    decode_workers: Annotated[
-        int | None, typer.Option(help="Disaggregated decode workers.", rich_help_panel=_P)
-    ] = None,
-    mem_fraction_static: Annotated[
-        float | None, typer.Option(help="SGLang --mem-fraction-static.", rich_help_panel=_P)
-    ] = None,
-    max_total_tokens: Annotated[
-        int | None, typer.Option(help="Cap on device pool tokens per rank.", rich_help_panel=_P)
-    ] = None,
-    max_running_requests: Annotated[
-        int | None,
-        typer.Option(help="SGLang --max-running-requests.", rich_help_panel=_P),
-    ] = None,
-    kv_cache_dtype: Annotated[
-        str | None, typer.Option(help="SGLang --kv-cache-dtype.", rich_help_panel=_P)
-    ] = None,
-    sglang_version: Annotated[
-        str | None, typer.Option(help="Target SGLang version.", rich_help_panel=_P)
-    ] = None,
-    http_port: Annotated[
-        int | None, typer.Option(help="Frontend HTTP port.", rich_help_panel=_P)
-    ] = None,
-    page_size: Annotated[
-        int | None, typer.Option(help="Tokens per KV page.", rich_help_panel=_H)
-    ] = None,
-    storage_backend: Annotated[
-        str | None, typer.Option(help="HiCache L3 storage backend.", rich_help_panel=_H)
-    ] = None,
-    io_backend: Annotated[
-        str | None, typer.Option(help="--hicache-io-backend.", rich_help_panel=_H)
-    ] = None,
-    mem_layout: Annotated[
-        str | None, typer.Option(help="--hicache-mem-layout.", rich_help_panel=_H)
-    ] = None,
-    write_policy: Annotated[
-        str | None, typer.Option(help="--hicache-write-policy.", rich_help_panel=_H)
-    ] = None,
-    hicache_ratio: Annotated[
-        float | None, typer.Option(help="Explicit host/device ratio.", rich_help_panel=_H)
-    ] = None,
-    hicache_size: Annotated[
-        int | None, typer.Option(help="Explicit GB (1e9) per rank.", rich_help_panel=_H)
-    ] = None,
-    host_memory_fraction: Annotated[
-        float | None,
-        typer.Option(help="Share of (host memory - 10 GiB) all ranks may pin.", rich_help_panel=_H),
-    ] = None,
+    options: dict[str, Any] | None = None,
+    profile: str | None = None,
 ) -> int:
     """Start the planned workers and frontend, supervise them, and check the boot against the plan.
 
@@ -181,31 +107,6 @@ def command(
         raise UsageError(f"--engine {engine}: choose sglang or mocker")
     if discovery not in (None, "file", "etcd"):
         raise UsageError(f"--discovery {discovery}: choose file or etcd")
-    options = {
-        "model": model,
-        "model_config": model_config,
-        "hardware": hardware,
-        "tp": tp,
-        "dp": dp,
-        "pp": pp,
-        "workers": workers,
-        "prefill_workers": prefill_workers,
-        "decode_workers": decode_workers,
-        "mem_fraction_static": mem_fraction_static,
-        "max_total_tokens": max_total_tokens,
-        "max_running_requests": max_running_requests,
-        "kv_cache_dtype": kv_cache_dtype,
-        "sglang_version": sglang_version,
-        "http_port": http_port,
-        "page_size": page_size,
-        "storage_backend": storage_backend,
-        "io_backend": io_backend,
-        "mem_layout": mem_layout,
-        "write_policy": write_policy,
-        "hicache_ratio": hicache_ratio,
-        "hicache_size": hicache_size,
-        "host_memory_fraction": host_memory_fraction,
-    }
     from hicachectl.launch.inputs import plan_for_launch
 
     plan, reprobe = plan_for_launch(plan_file, options, profile)
