@@ -99,10 +99,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         )
     device: dict[str, int] = {}
     mfs_used: dict[str, float] = {}
+    served = request.served_model_name or default_served_name(request, model)
+    model_path = _model_path(request, model, served)
+    # SGLang reads the GPU class from nvidia-smi, which lists every GPU on the host.
+    total = min(g.memory_total_bytes for g in hardware.gpus)
     for slot in slots:
-        gpus = [by_gpu[i] for i in slot.gpus]
-        free = min(g.memory_free_bytes for g in gpus)
-        total = min(g.memory_total_bytes for g in gpus)
+        free = min(by_gpu[i].memory_free_bytes for i in slot.gpus)
         if request.mem_fraction_static is not None:
             mfs = request.mem_fraction_static
         else:
@@ -113,6 +115,9 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
                 role=slot.role,
                 mla=model.attention != "mha",
                 max_running_requests=request.max_running_requests,
+                max_total_tokens=request.max_total_tokens,
+                model_path=model_path,
+                sglang_version=request.sglang_version,
             ).value
         tokens = sizing.device_tokens(
             free_bytes=free,
@@ -129,8 +134,8 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         by_role = {slot.role: mfs_used[slot.name] for slot in slots}
         shown = ", ".join(f"{role} {v:.3f}" for role, v in by_role.items())
         notes.append(
-            f"--mem-fraction-static not given: SGLang's default assumed ({shown}); its CUDA-graph "
-            "reserve is an estimate"
+            f"--mem-fraction-static not given: SGLang {request.sglang_version}'s default "
+            f"computed ({shown})"
         )
 
     budget_info = host_budget(hardware, request.host_memory_fraction)
@@ -147,8 +152,6 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     warnings: list[str] = []
     workers: list[WorkerPlan] = []
     processes = []
-    served = request.served_model_name or model.name or request.model or "model"
-    model_path = _model_path(request, model, served)
     per_worker_warnings: dict[str, list[str]] = {}  # message -> workers it applies to
     for slot in slots:
         s = sized[slot.name]
@@ -218,6 +221,27 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             "weight_bytes_per_rank": weights,
         },
     )
+
+
+def default_served_name(request: PlanRequest, model: ModelFacts) -> str:
+    """The name clients use (``/v1/models/<name>``): an HF id as given; for a local directory
+    (or only ``--model-config``) its base name, or ``org/name`` inside an HF cache snapshot.
+
+    A path is a poor name: Dynamo's frontend answers 404 on ``/v1/models/<abs path>/ready``.
+    """
+    given = request.model
+    if given is None and request.model_config_path:
+        cfg = Path(request.model_config_path)
+        given = str(cfg if cfg.is_dir() else cfg.parent)
+    if given is None:
+        return model.name or "model"
+    path = Path(given).expanduser()
+    if not (path.is_absolute() or given.startswith(".") or path.is_dir()):
+        return given  # an HF id or a catalogue name
+    for part in reversed(path.resolve().parts):
+        if part.startswith("models--") and part.count("--") >= 2:
+            return part[len("models--") :].replace("--", "/", 1)
+    return path.resolve().name or model.name or "model"
 
 
 def _model_path(request: PlanRequest, model: ModelFacts, served: str) -> str:

@@ -10,109 +10,25 @@ retraction-backup pool, §3.4 the 10 GiB reserve and the host-memory fraction.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from hicachectl import mem_fraction
 from hicachectl.errors import InfeasibleError
 from hicachectl.models import GB, HOST_RESERVE_BYTES, GiB
 
 MiB = 1 << 20
+
+# SGLang's default --mem-fraction-static has its own module; these names stay available here.
+MemFraction = mem_fraction.MemFraction
+default_mem_fraction_static = mem_fraction.default_mem_fraction_static
+gpu_memory_defaults = mem_fraction.gpu_memory_defaults
+prefill_graph_sizes = mem_fraction.prefill_graph_sizes
+reserve_for_graph_mib = mem_fraction.reserve_for_graph_mib
 
 # SGLang's decode-server retraction backup (BACKUP_ONLY_HICACHE_RATIO, §3.3).
 DECODE_BACKUP_RATIO = 0.2
 
 
 # --------------------------------------------------------------------------- device pool
-
-
-def gpu_memory_defaults(gpu_mem_mib: float, tp: int) -> tuple[int, int]:
-    """(chunked_prefill_size, decode CUDA-graph max batch size) by GPU memory class (§3.1)."""
-    if gpu_mem_mib < 20 * 1024:
-        return 2048, 8
-    if gpu_mem_mib < 35 * 1024:
-        return 4096, 48 if tp < 4 else 160
-    if gpu_mem_mib < 60 * 1024:
-        return 4096, 32 if tp < 4 else 160
-    if gpu_mem_mib < 160 * 1024:  # the <90 GB and <160 GB classes share their defaults
-        return 8192, 256 if tp < 4 else 512
-    return 16384, 512
-
-
-def prefill_graph_sizes(max_bs: int) -> list[int]:
-    """Token counts SGLang captures prefill graphs for (capture ladder capped at ``max_bs``)."""
-    ladder = (
-        list(range(4, 33, 4))
-        + list(range(48, 257, 16))
-        + list(range(288, 513, 32))
-        + list(range(576, 1025, 64))
-        + list(range(1280, 4097, 256))
-        + list(range(4608, max_bs + 1, 512))
-    )
-    return [s for s in ladder if s <= max_bs]
-
-
-def reserve_for_graph_mib(
-    *, role: str, decode_max_bs: int, chunked_prefill_size: int, mla: bool
-) -> float:
-    """Estimated CUDA-graph reserve in MiB.
-
-    An estimate, documented as such: the decode graph costs ``max_bs × 2`` MiB (servers that
-    decode); the prefill graph costs 1.5 GiB on MLA backends, else 8 MiB per captured size
-    (servers that prefill).  This follows SGLang's memory hook in recent sources; the
-    reference gives only the total formula, and releases may differ in the prefill term.
-    """
-    mib = 0.0
-    if role != "prefill":
-        mib += decode_max_bs * 2
-    if role != "decode":
-        mib += 1536.0 if mla else len(prefill_graph_sizes(chunked_prefill_size)) * 8
-    return mib
-
-
-@dataclass(frozen=True)
-class MemFraction:
-    value: float
-    reserved_mib: float
-    chunked_prefill_size: int
-    decode_max_bs: int
-    computed: bool  # False when the user gave --mem-fraction-static
-
-
-def default_mem_fraction_static(
-    gpu_total_bytes: int,
-    *,
-    tp: int = 1,
-    pp: int = 1,
-    role: str = "worker",
-    mla: bool = False,
-    chunked_prefill_size: int | None = None,
-    max_running_requests: int | None = None,
-    cuda_graph_max_bs: int | None = None,
-) -> MemFraction:
-    """SGLang's default ``--mem-fraction-static`` for a GPU of this total memory (§3.1).
-
-    ``round((gpu_MiB − reserved_MiB) / gpu_MiB, 3)`` with ``reserved = 512 +
-    activation_tokens × 1.5 + tp×pp/8 × 1024 + graph reserve``, at least 10 GiB on GPUs over
-    60 GiB.  ``activation_tokens`` is ``max(chunked_prefill_size, 2048)``, or on a decode server
-    ``max(max_running_requests or graph max bs, 2048)`` (one draft token: no speculation).
-    """
-    gpu_mib = gpu_total_bytes / MiB
-    chunk_default, bs_default = gpu_memory_defaults(gpu_mib, tp)
-    chunk = chunked_prefill_size if chunked_prefill_size is not None else chunk_default
-    max_bs = cuda_graph_max_bs if cuda_graph_max_bs is not None else bs_default
-    if role == "decode":
-        activation = max(max_running_requests or max_bs or 1, 2048)
-    elif chunk > 0:
-        activation = max(chunk, 2048)
-    else:
-        activation = 2048
-    reserved = 512 + activation * 1.5 + tp * pp / 8 * 1024
-    reserved += reserve_for_graph_mib(
-        role=role, decode_max_bs=max_bs, chunked_prefill_size=max(chunk, 0), mla=mla
-    )
-    if gpu_mib > 60 * 1024:
-        reserved = max(reserved, 10 * 1024)
-    value = round((gpu_mib - reserved) / gpu_mib, 3)
-    return MemFraction(value, reserved, chunk, max_bs, computed=True)
 
 
 def device_tokens(
