@@ -71,6 +71,9 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         dp=request.dp,
         kv_events=router_mode == "kv",
         http_port=request.http_port,
+        system_port=request.system_port,
+        kv_events_port=request.kv_events_port,
+        bootstrap_port=request.bootstrap_port,
     )
     kv_bpt = modelspec.kv_bytes_per_token(
         model, tp=request.tp, pp=request.pp, dcp=1, attn_dp=1, kv_cache_dtype=request.kv_cache_dtype

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hicachectl.errors import InputError, format_validation_error, where
 
@@ -38,6 +38,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_running_requests",
         "kv_cache_dtype",
         "transfer_backend",
+        "system_port",
+        "kv_events_port",
+        "bootstrap_port",
     ),
     "hicache": (
         "page_size",
@@ -55,6 +58,16 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "frontend": ("http_port", "router_mode"),
 }
 TOP_LEVEL = ("model", "model_config", "served_model_name", "hardware", "sglang_version")
+
+
+def port_options(request: PlanRequest) -> list[tuple[str, int]]:
+    """The base ports a request names, with the option that sets each."""
+    return [
+        ("--http-port", request.http_port),
+        ("--system-port", request.system_port),
+        ("--kv-events-port", request.kv_events_port),
+        ("--bootstrap-port", request.bootstrap_port),
+    ]
 
 
 class PlanRequest(BaseModel):
@@ -93,6 +106,20 @@ class PlanRequest(BaseModel):
     decode_hicache: bool = True  # decode workers get HiCache (+ decode radix cache)
     http_port: int = Field(default=8000, ge=1, le=65535)
     router_mode: Literal["kv", "round-robin", "random"] | None = None  # None: kv if > 1 worker
+    # First worker's ports; later workers count up (dynamo.md §4).  Dynamo 1.6.1 parses
+    # DYN_SYSTEM_PORT as an i16, so a worker dies at start-up above 32767.
+    system_port: int = Field(default=8081, ge=1024, le=32767)
+    kv_events_port: int = Field(default=5557, ge=1024, le=65535)
+    bootstrap_port: int = Field(default=8998, ge=1024, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> PlanRequest:
+        seen: dict[int, str] = {}
+        for flag, port in port_options(self):
+            if port in seen:
+                raise ValueError(f"{flag} {port} clashes with {seen[port]} {port}")
+            seen[port] = flag
+        return self
 
     @property
     def disaggregated(self) -> bool:
@@ -152,7 +179,8 @@ def _validate(data: dict[str, Any], source: Path) -> tuple[Profile, PlanRequest]
             loc = [str(p) for p in err.get("loc", ())]
             if loc and _section_of(loc[0]):
                 loc.insert(0, _section_of(loc[0]) or "")
-            lines.append(where(source, err.get("msg", "invalid value"), key=".".join(loc)))
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            lines.append(where(source, msg, key=".".join(loc)))
         raise InputError("\n".join(lines)) from None
     return profile, request
 
@@ -199,9 +227,13 @@ def merge(request: PlanRequest | None, overrides: dict[str, Any]) -> PlanRequest
 
         lines = []
         for err in exc.errors():
-            loc = err.get("loc") or ("?",)
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            loc = err.get("loc")
+            if not loc:  # a check across fields names its options itself
+                lines.append(msg)
+                continue
             field = "model_config" if loc[0] == "model_config_path" else str(loc[0])
-            lines.append(f"--{field.replace('_', '-')}: {err.get('msg', 'invalid value')}")
+            lines.append(f"--{field.replace('_', '-')}: {msg}")
         raise UsageError("\n".join(lines)) from None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hicachectl.errors import InfeasibleError
+from hicachectl.errors import InfeasibleError, UsageError
 from hicachectl.models import ProcessSpec
 
 # The launcher replaces "{run_dir}" with its run directory; the sh rendering with "$RUN_DIR".
@@ -23,6 +23,7 @@ FILE_KV_PLACEHOLDER = RUN_DIR_PLACEHOLDER + "/dynamo-kv"
 SYSTEM_PORT_BASE = 8081  # Dynamo's examples: 8081, 8082, ...
 KV_EVENTS_PORT_BASE = 5557  # Dynamo's examples: tcp://*:5557, tcp://*:5558
 BOOTSTRAP_PORT_BASE = 8998  # SGLang's default --disaggregation-bootstrap-port
+SYSTEM_PORT_MAX = 32767  # Dynamo 1.6.1 reads DYN_SYSTEM_PORT as an i16: higher dies at start
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def layout(
     dp: int,
     kv_events: bool,
     http_port: int = 8000,
+    system_port: int = SYSTEM_PORT_BASE,
+    kv_events_port: int = KV_EVENTS_PORT_BASE,
+    bootstrap_port: int = BOOTSTRAP_PORT_BASE,
 ) -> list[WorkerSlot]:
     """Give each worker consecutive GPUs and its own ports; too few GPUs is infeasible."""
     need = len(names) * gpus_per_worker
@@ -82,12 +86,25 @@ def layout(
         )
     taken = {http_port}  # every port on the host is distinct, the frontend's included
     slots = []
-    next_port = {"system": SYSTEM_PORT_BASE, "kv": KV_EVENTS_PORT_BASE, "boot": BOOTSTRAP_PORT_BASE}
+    next_port = {"system": system_port, "kv": kv_events_port, "boot": bootstrap_port}
+    limit = {"system": SYSTEM_PORT_MAX, "kv": 65535, "boot": 65535}
+    option = {"system": "--system-port", "kv": "--kv-events-port", "boot": "--bootstrap-port"}
 
     def grab(kind: str, width: int = 1) -> int:
         port = next_port[kind]
         while any(p in taken for p in range(port, port + width)):
             port += 1
+        if port + width - 1 > limit[kind]:
+            raise UsageError(
+                f"{option[kind]} {next_port[kind]}: {len(names)} worker(s) need ports above "
+                f"{limit[kind]}"
+                + (
+                    " (Dynamo parses DYN_SYSTEM_PORT as a 16-bit signed integer)"
+                    if kind == "system"
+                    else ""
+                )
+                + "; choose a lower base port"
+            )
         taken.update(range(port, port + width))
         next_port[kind] = port + width
         return port
