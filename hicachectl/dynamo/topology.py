@@ -86,7 +86,8 @@ def layout(
         )
     taken = {http_port}  # every port on the host is distinct, the frontend's included
     slots = []
-    next_port = {"system": system_port, "kv": kv_events_port, "boot": bootstrap_port}
+    base = {"system": system_port, "kv": kv_events_port, "boot": bootstrap_port}
+    next_port = dict(base)
     limit = {"system": SYSTEM_PORT_MAX, "kv": 65535, "boot": 65535}
     option = {"system": "--system-port", "kv": "--kv-events-port", "boot": "--bootstrap-port"}
 
@@ -96,7 +97,7 @@ def layout(
             port += 1
         if port + width - 1 > limit[kind]:
             raise UsageError(
-                f"{option[kind]} {next_port[kind]}: {len(names)} worker(s) need ports above "
+                f"{option[kind]} {base[kind]}: {len(names)} worker(s) need ports above "
                 f"{limit[kind]}"
                 + (
                     " (Dynamo parses DYN_SYSTEM_PORT as a 16-bit signed integer)"
