@@ -25,6 +25,13 @@ from hicachectl.lint.types import Command, Finding, HostFormat, Span, Suppressio
 
 _PARSER = None
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# A documentation placeholder such as `<model_path>` or `<master-ip>:50051`.  Bash would read
+# it as two redirections (`< model_path`, then `>` swallowing the next word); every runbook
+# means "put your value here".  The parse copy turns its brackets into word characters and
+# the token's value is unknown.
+_PLACEHOLDER = re.compile(r"(?:(?<=[\s=:/,'\"@])|^)<[A-Za-z][A-Za-z0-9_.\-]*>(?![>&(])", re.M)
+# An elided argument list in a runbook (`python -m dynamo.sglang ... --log-level debug`).
+_ELLIPSES = frozenset({"...", "\u2026"})
 _SKIP_ARGS = frozenset(
     {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment", "heredoc_body"}
 )
@@ -103,7 +110,12 @@ class _Walker(Assignments):
         # tree-sitter parses a copy where every non-ASCII character is 'x': the word
         # boundaries are the same, byte offsets equal character offsets, and each word's
         # text is sliced from the original.
-        self.data = (text if text.isascii() else _NON_ASCII.sub("x", text)).encode("ascii")
+        data = text if text.isascii() else _NON_ASCII.sub("x", text)
+        if "<" in data:
+            data = _PLACEHOLDER.sub(lambda m: "x" * len(m.group(0)), data)
+        self.data = data.encode("ascii")
+        # command node id -> words tree-sitter put inside a redirection (`cmd >log --tp 2`)
+        self.redirect_args: dict[int, list] = {}
         self.fast = isinstance(rowmap, RowMap) and not rowmap.rows
         # (command, start_row, end_row) in snippet rows, for shell_breaks
         self.placed: list[tuple[Command, int, int]] = []
@@ -136,6 +148,9 @@ class _Walker(Assignments):
             t = node.type
             if t == "command":
                 self._command(node, bg)
+            elif t == "redirected_statement":
+                self._redirect_args(node)
+                stack.extend((c, bg) for c in reversed(node.children))
             elif t == "variable_assignment":
                 self._assign(node, export=False)
                 self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
@@ -184,6 +199,21 @@ class _Walker(Assignments):
             if node.has_error:
                 stack.extend(reversed(node.children))
 
+    def _redirect_args(self, node) -> None:
+        """Bash takes only the first word after a redirection operator as its target; the
+        words after it are arguments of the command (`cmd 2>&1 --tp 2`).  tree-sitter-bash
+        keeps them inside the redirect node, so they are handed to the command here."""
+        body = node.child_by_field_name("body")
+        if body is None or body.type != "command":
+            return
+        extra = []
+        for child in node.children:
+            if child.type == "file_redirect":
+                named = [c for c in child.named_children if c.type != "file_descriptor"]
+                extra.extend(named[1:])
+        if extra:
+            self.redirect_args[body.id] = extra
+
     def _raw(self, node) -> str:
         return self.text[node.start_byte : node.end_byte]
 
@@ -205,14 +235,18 @@ class _Walker(Assignments):
                 env_spans[name] = self.span(child)
             elif t == "command_name" or (words and t not in _SKIP_ARGS and child.is_named):
                 words.append(child)
+        if words and self.redirect_args:
+            words.extend(self.redirect_args.pop(node.id, ()))
         if not words:
             return
         tokens: list[Token] = []
         for w in words:
             raw = self._raw(w)
             sp = self.span(w)
+            # A placeholder or an ellipsis stands for values the text does not give.
+            vague = raw in _ELLIPSES or ("<" in raw and _PLACEHOLDER.search(raw) is not None)
             for text, known, origin in expand_word_origins(raw, self.vars):
-                tokens.append(Token(text, sp, raw, known, origin))
+                tokens.append(Token(text, sp, raw, known and not vague, origin))
             if len(tokens) > _MAX_TOKENS:
                 self.result.notes.append(
                     f"{self.path}:{sp.line}: command expands to more than {_MAX_TOKENS} words; "
