@@ -9,7 +9,6 @@ Arithmetic lives in :mod:`hicachectl.sizing` (host pools: :mod:`hicachectl.plan_
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from hicachectl import sizing
@@ -24,7 +23,7 @@ from hicachectl.models import (
     Plan,
     WorkerPlan,
 )
-from hicachectl.plan_argv import resolve_role
+from hicachectl.plan_argv import default_served_name, model_path_of, resolve_role
 from hicachectl.plan_host import Sized, host_budget, size_host
 from hicachectl.profiles import PlanRequest
 from hicachectl.sglang.flags import nearest_sglang_table
@@ -75,16 +74,26 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         kv_events_port=request.kv_events_port,
         bootstrap_port=request.bootstrap_port,
     )
-    kv_bpt = modelspec.kv_bytes_per_token(
-        model, tp=request.tp, pp=request.pp, dcp=1, attn_dp=1, kv_cache_dtype=request.kv_cache_dtype
+    # The dtype SGLang resolves "auto" to (DeepSeek DSA: fp8 on Blackwell), then the host pool's
+    # bytes per token and the device cell (DSA: plus the indexer keys on the GPU).
+    kv_dtype = modelspec.effective_kv_cache_dtype(
+        model, request.kv_cache_dtype, gpu_name=hardware.gpus[0].name
     )
-    idx_bpt = modelspec.indexer_bytes_per_token(model, page_size=request.page_size)
+    kv_bpt = modelspec.kv_bytes_per_token(
+        model, tp=request.tp, pp=request.pp, kv_cache_dtype=kv_dtype
+    )
+    cell = int(
+        modelspec.device_cell_bytes_per_token(
+            model, tp=request.tp, pp=request.pp, kv_cache_dtype=kv_dtype
+        )
+    )
     weights = modelspec.weight_bytes_per_rank(model, request.tp, request.pp)
 
     # SGLang's view of each role: settings it would rewrite, or a start-up error (exit 2).
     role_set = sorted({role for _, role in names})
     resolved = {role: resolve_role(request, role, model) for role in role_set}
     page = resolved[role_set[0]].page_size
+    idx_bpt = modelspec.indexer_bytes_per_token(model, page_size=page, pp=request.pp)
     adjustments: list[Adjustment] = []
     for role in role_set:
         for adj in resolved[role].adjustments:
@@ -103,7 +112,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
     device: dict[str, int] = {}
     mfs_used: dict[str, float] = {}
     served = request.served_model_name or default_served_name(request, model)
-    model_path = _model_path(request, model, served)
+    model_path = model_path_of(request, model, served)
     # SGLang reads the GPU class from nvidia-smi, which lists every GPU on the host.
     total = min(g.memory_total_bytes for g in hardware.gpus)
     for slot in slots:
@@ -126,7 +135,7 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             free_bytes=free,
             mem_fraction_static=mfs,
             weight_bytes_per_rank=weights,
-            kv_bytes_per_token=kv_bpt,
+            kv_bytes_per_token=cell,
             page_size=page,
             max_total_tokens=request.max_total_tokens,
             what=slot.name,
@@ -221,40 +230,11 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             "router_mode": router_mode,
             "mem_fraction_static": mfs_used,
             "indexer_bytes_per_token": idx_bpt,
+            "device_bytes_per_token": cell,
+            "kv_cache_dtype": kv_dtype,
             "weight_bytes_per_rank": weights,
         },
     )
-
-
-def default_served_name(request: PlanRequest, model: ModelFacts) -> str:
-    """The name clients use (``/v1/models/<name>``): an HF id as given; for a local directory
-    (or only ``--model-config``) its base name, or ``org/name`` inside an HF cache snapshot.
-
-    A path is a poor name: Dynamo's frontend answers 404 on ``/v1/models/<abs path>/ready``.
-    """
-    given = request.model
-    if given is None and request.model_config_path:
-        cfg = Path(request.model_config_path)
-        given = str(cfg if cfg.is_dir() else cfg.parent)
-    if given is None:
-        return model.name or "model"
-    path = Path(given).expanduser()
-    if not (path.is_absolute() or given.startswith(".") or path.is_dir()):
-        return given  # an HF id or a catalogue name
-    for part in reversed(path.resolve().parts):
-        if part.startswith("models--") and part.count("--") >= 2:
-            return part[len("models--") :].replace("--", "/", 1)
-    return path.resolve().name or model.name or "model"
-
-
-def _model_path(request: PlanRequest, model: ModelFacts, served: str) -> str:
-    """--model as given; with only --model-config, the directory holding that config.json."""
-    if request.model:
-        return request.model
-    if request.model_config_path:
-        path = Path(request.model_config_path)
-        return str(path if path.is_dir() else path.parent)
-    return model.name or served
 
 
 def _worker_warnings(s: Sized, ratio: float, model: ModelFacts) -> list[str]:

@@ -10,6 +10,7 @@ resolves the final argv again.  No rule logic lives here: only the resolver know
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hicachectl.errors import EXIT_INTERNAL, HicacheError, InputError
@@ -171,3 +172,34 @@ def resolve_role(request: PlanRequest, role: str, model: ModelFacts) -> RoleArgv
             )
         )
     return out
+
+
+def default_served_name(request: PlanRequest, model: ModelFacts) -> str:
+    """The name clients use (``/v1/models/<name>``): an HF id as given; for a local directory
+    (or only ``--model-config``) its base name, or ``org/name`` inside an HF cache snapshot.
+
+    A path is a poor name: Dynamo's frontend answers 404 on ``/v1/models/<abs path>/ready``.
+    """
+    given = request.model
+    if given is None and request.model_config_path:
+        cfg = Path(request.model_config_path)
+        given = str(cfg if cfg.is_dir() else cfg.parent)
+    if given is None:
+        return model.name or "model"
+    path = Path(given).expanduser()
+    if not (path.is_absolute() or given.startswith(".") or path.is_dir()):
+        return given  # an HF id or a catalogue name
+    for part in reversed(path.resolve().parts):
+        if part.startswith("models--") and part.count("--") >= 2:
+            return part[len("models--") :].replace("--", "/", 1)
+    return path.resolve().name or model.name or "model"
+
+
+def model_path_of(request: PlanRequest, model: ModelFacts, served: str) -> str:
+    """--model as given; with only --model-config, the directory holding that config.json."""
+    if request.model:
+        return request.model
+    if request.model_config_path:
+        path = Path(request.model_config_path)
+        return str(path if path.is_dir() else path.parent)
+    return model.name or served
