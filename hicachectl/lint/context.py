@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hicachectl.lint.types import Command, Extraction
+from hicachectl.lint.types import Command, Extraction, Token
 from hicachectl.lint.view import (  # noqa: F401 - re-exported for rules
     ENGINE_ENTRYPOINTS,
     WORKER_ENTRYPOINTS,
@@ -73,6 +73,8 @@ class FileContext:
         return self.memo("groups", compute)
 
     def _view(self, cmd: Command) -> CommandView | None:
+        if cmd.context.get("sglang_config"):
+            return self._config_view(cmd)
         texts = [t.text for t in cmd.tokens]
         if not any("sglang" in t or "dynamo" in t for t in texts):
             return None  # cheap pre-filter: most commands in a file are not launches
@@ -104,10 +106,18 @@ class FileContext:
         if parsed.env:
             # `env VAR=...` wrappers and prefixes the extractor left in the argv.
             cmd = _with_env(cmd, parsed)
-        view = CommandView(cmd, self, parsed)
-        if missing is not None:
-            view.unknown_config = True
-        return view
+        return CommandView(cmd, self, parsed, unknown_config=missing is not None)
+
+    def _config_view(self, cmd: Command) -> CommandView | None:
+        """An SGLang ``--config`` file on its own (a standalone YAML, or a ConfigMap value no
+        command in the file mounts), checked as ``sglang serve --config FILE``.  A mounted
+        one is checked through the command that mounts it.  The command line that uses the
+        file may add any flag, so rules that need a flag to be absent stay silent."""
+        if cmd.context.get("mounted_by") or not cmd.tokens:
+            return None
+        head = cmd.tokens[0].span
+        sub = _replace_tokens(cmd, [Token("sglang", head), Token("serve", head), *cmd.tokens])
+        return CommandView(sub, self, self._parse(sub, [t.text for t in sub.tokens]), True)
 
     def _parse(self, cmd: Command, texts: list[str]) -> ParsedCommand:
         from hicachectl.sglang.argv import parse_command

@@ -26,6 +26,7 @@ ENGINE_ENTRYPOINTS = frozenset(
 WORKER_ENTRYPOINTS = frozenset({"dynamo.sglang", "dynamo.sglang.worker", "dynamo.mocker"})
 # Problems about a value: dropped when that value's token is unknown.
 _VALUE_PROBLEMS = frozenset({"invalid-type", "invalid-choice", "missing-value"})
+_FLAG_IN_MESSAGE = re.compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
 _KUBELET_VAR = re.compile(r"(?<!\$)\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
@@ -37,17 +38,21 @@ def merge_spans(a: Span, b: Span) -> Span:
 class CommandView:
     """One SGLang / Dynamo command with its parse and resolution."""
 
-    def __init__(self, cmd: Command, ctx: FileContext, parsed: ParsedCommand) -> None:
+    def __init__(
+        self, cmd: Command, ctx: FileContext, parsed: ParsedCommand, unknown_config: bool = False
+    ) -> None:
         self.cmd = cmd
         self.ctx = ctx
         self.parsed = parsed
         self.entrypoint: str = parsed.entrypoint
         self._resolution: Resolution | None | bool = False  # False: not computed yet
+        # Settings this command gets from elsewhere: a --config file that is not available
+        # here, or, for a config file linted on its own, the command line that uses it.
+        self.unknown_config = unknown_config
         self.problems: list[Problem] = [p for p in parsed.problems if self._keep(p)]
         self.has_unknown = any(not t.known for t in cmd.tokens)
         self._unrec: list[tuple[int, str]] | None = None
         self._open: bool | None = None
-        self.unknown_config = False  # a --config file that is not available here
 
     # ------------------------------------------------------------------ kinds
     @property
@@ -123,6 +128,34 @@ class CommandView:
         tok = self.token(index)
         return tok.span if tok is not None else self.head_span
 
+    def problem_span(self, p: Problem) -> Span:
+        """Where a parser problem is: its token; when that token is a ``--config`` path whose
+        file is a ConfigMap value in this file, the key in that value naming the flag."""
+        return self.config_key_span(p.token_index, p.message) or self.token_span(p.token_index)
+
+    def config_key_span(self, index: int | None, message: str) -> Span | None:
+        tok = self.token(index)
+        source = (self.cmd.context.get("config_sources") or {}).get(tok.text) if tok else None
+        if source is None:
+            return None
+        cm, _, key = source.rpartition("/")
+        target = next(
+            (
+                c
+                for c in self.ctx.extraction.commands
+                if c.context.get("configmap") == cm and c.context.get("config_key") == key
+            ),
+            None,
+        )
+        if target is None:
+            return None
+        for flag in _FLAG_IN_MESSAGE.findall(message):
+            norm = flag.replace("_", "-")
+            for t in target.tokens:
+                if t.text.startswith("--") and t.text.replace("_", "-") == norm:
+                    return t.span
+        return None
+
     @property
     def head_span(self) -> Span:
         """The entry point's token (``dynamo.sglang``), else the command's first token."""
@@ -152,7 +185,9 @@ class CommandView:
             nxt = self.token(p.token_index + 1)
             if self._unknown(nxt) and "=" not in (tok.text if tok else ""):
                 return False
-        if p.code == "required" and any(not t.known for t in self.cmd.tokens):
+        if p.code == "required" and (
+            self.unknown_config or any(not t.known for t in self.cmd.tokens)
+        ):
             return False  # an unknown expansion may carry the required flag
         return True
 

@@ -46,9 +46,7 @@ class FlagMissingValue(Rule):
                 why = f"the next token {nxt.text} is another flag"
             else:
                 why = "the command ends there"
-            yield self.finding(
-                ctx, v.token_span(p.token_index), f"{flag} has no value: {why} ({p.message})"
-            )
+            yield self.finding(ctx, v.problem_span(p), f"{flag} has no value: {why} ({p.message})")
 
 
 class RepeatedFlag(Rule):
@@ -86,7 +84,7 @@ class RepeatedFlag(Rule):
                 return f"at {tok.span.line}:{tok.span.col}" if tok else m.group(0)
 
             msg = re.sub(r"at token (\d+)", where, msg)
-            yield self.finding(ctx, v.token_span(p.token_index), msg)
+            yield self.finding(ctx, v.problem_span(p), msg)
 
 
 class AbbreviatedFlag(Rule):
@@ -124,7 +122,7 @@ class AbbreviatedFlag(Rule):
             full = p.flag or "?"
             yield self.finding(
                 ctx,
-                v.token_span(p.token_index),
+                v.problem_span(p),
                 f"{short} is an abbreviation of {full}: it works only while no other flag "
                 f"starts with {short}; write {full}",
                 fix=full,
@@ -158,7 +156,7 @@ class AmbiguousFlag(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v, p in problems(ctx, "ambiguous"):
-            yield self.finding(ctx, v.token_span(p.token_index), p.message)
+            yield self.finding(ctx, v.problem_span(p), p.message)
 
 
 class RemovedModule(Rule):

@@ -151,7 +151,7 @@ class UnknownFlag(Rule):
         for v, i, flag, kind in unrecognized(ctx):
             if kind in ("removed", "version"):
                 continue
-            span = v.token_span(i)
+            span = v.config_key_span(i, flag) or v.token_span(i)
             prog = v.entrypoint
             if kind == "stray":
                 yield self.finding(
@@ -222,7 +222,7 @@ class FlagNotInVersion(Rule):
             if here is not None:
                 fix = here.canonical
                 msg += f"; write {fix}"
-            yield self.finding(ctx, v.token_span(i), msg, fix=fix)
+            yield self.finding(ctx, (v.config_key_span(i, flag) or v.token_span(i)), msg, fix=fix)
 
 
 class RemovedDynamoFlag(Rule):
@@ -259,7 +259,12 @@ class RemovedDynamoFlag(Rule):
             if kind != "removed":
                 continue
             _, why, fix = REMOVED_DYNAMO[flag]
-            yield self.finding(ctx, v.token_span(i), f"{v.entrypoint}: {flag} {why}", fix=fix)
+            yield self.finding(
+                ctx,
+                (v.config_key_span(i, flag) or v.token_span(i)),
+                f"{v.entrypoint}: {flag} {why}",
+                fix=fix,
+            )
         for v in ctx.views:
             if v.is_dynamo and "DYN_STORE_KV" in v.cmd.env:
                 yield self.finding(

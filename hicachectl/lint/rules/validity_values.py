@@ -19,7 +19,7 @@ def _value_span(v, p):
         nxt = v.token(p.token_index + 1)
         if nxt is not None:
             return nxt.span
-    return v.token_span(p.token_index)
+    return v.problem_span(p)
 
 
 class InvalidChoice(Rule):
@@ -164,7 +164,7 @@ class InvalidConfigFile(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v, p in problems(ctx, "config"):
-            span = v.token_span(p.token_index) if p.token_index is not None else v.head_span
+            span = v.problem_span(p) if p.token_index is not None else v.head_span
             yield self.finding(ctx, span, p.message)
 
 
@@ -198,7 +198,7 @@ class ExitsBeforeServing(Rule):
 
     def check(self, ctx) -> Iterator[Finding]:
         for v, p in problems(ctx, "dynamo", "help"):
-            span = v.token_span(p.token_index) if p.token_index is not None else v.head_span
+            span = v.problem_span(p) if p.token_index is not None else v.head_span
             if p.token_index is None:  # point at the first flag the message names
                 words = re.findall(r"[a-z][a-z0-9_]+", p.message.replace("-", "_"))
                 named = next((w for w in words if v.is_explicit(w)), None)
