@@ -509,3 +509,39 @@ def test_served_name_defaults(tmp_path):
     cfg = local / "config.json"
     cfg.write_text("{}")
     assert default_served_name(PlanRequest(model_config=str(cfg)), facts) == "my-model"
+
+
+DSA_SMALL = {**V2LITE, "architectures": ["DeepseekV32ForCausalLM"], "model_type": "deepseek_v32",
+             "index_head_dim": 128, "index_n_heads": 64, "index_topk": 2048}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("gpu", "total", "host_cell", "device_cell"),
+    [
+        # Hopper: "auto" stays bf16: (512 + 64) × 2 × 27 = 31104 on the host; the GPU cell
+        # adds the indexer keys (128 + 128/128×4) × 27 = 3564 → 34668
+        ("NVIDIA H100 80GB HBM3", H100, 31104, 34668),
+        # Blackwell: SGLang turns "auto" into fp8_e4m3 for DSA: 512 + 512/128×4 + 64×2 = 656
+        # per layer → 17712; device 17712 + 3564 = 21276
+        ("NVIDIA B200", B200, 17712, 21276),
+    ],
+)
+def test_dsa_cells_and_blackwell_fp8(cli, tmp_path, gpu, total, host_cell, device_cell):
+    free = total - 2 * GiB
+    hw = snapshot(tmp_path, "dsa", gpu_name=gpu, total=total, free=free, count=1,
+                  avail=200 * GiB)  # fmt: skip
+    m = model_dir(tmp_path, "dsa", DSA_SMALL, V2LITE_W)
+    p = plan(cli, "--hardware", hw, "--model", m, "--mem-fraction-static", "0.8")
+    r = p["workers"][0]["per_rank"]
+    assert r["kv_bytes_per_token"] == host_cell
+    assert p["extra"]["device_bytes_per_token"] == device_cell
+    assert r["device_tokens"] == pytest.approx(device(free, 0.8, V2LITE_W, device_cell), rel=0.01)
+    # host: the indexer's 132 B/layer × 27 = 3564 bytes per token come on top of --hicache-size
+    idx = 3564
+    budget = int(190 * GiB * 0.8)
+    size = 0
+    while pad((size + 1) * GB // host_cell) * (host_cell + idx) <= budget:
+        size += 1
+    assert r["hicache_size_gb"] == size
+    assert r["host_bytes"] == pad(size * GB // host_cell) * (host_cell + idx)
+    check(p, p["workers"])

@@ -152,3 +152,44 @@ def test_over_budget_message():
         "--hicache-size 120 GB × 8 ranks = 960.0 GB > 742.0 GB host budget "
         "(over by 218.0 GB, 29.4 %)"
     )
+
+
+# SGLang's default --mem-fraction-static, worked by hand from memory_hook.py of the 0.5.21
+# and 0.5.23 wheels: reserved = 512 + activation×1.5 + tp×pp/8×1024 + decode bs×2 + 8 per
+# prefill graph size (1.5 GiB on MLA), ≥ 10 GiB over 60 GiB; round((MiB − reserved)/MiB, 3).
+@pytest.mark.parametrize(
+    ("mib", "kwargs", "reserved", "value"),
+    [
+        # T4 16 GB: chunk 2048, bs 8; sizes ≤ 2048: 8+14+8+8+4 = 42 → 512+3072+128+16+336
+        (15360, {}, 4064, 0.735),
+        # 24 GB, tp 4: chunk 4096, bs 160; 50 sizes → 512+6144+512+320+400
+        (24576, {"tp": 4}, 7888, 0.679),
+        # L40S 48 GB: chunk 4096, bs 32 → 512+6144+128+64+400
+        (46068, {}, 7248, 0.843),
+        # H200, tp 8: chunk 8192, bs 512; 58 sizes → 512+12288+1024+1024+464
+        (143771, {"tp": 8}, 15312, 0.893),
+        # H100 with --max-total-tokens 1000: prefill graph up to 1000 tokens, 37 sizes
+        (81559, {"max_total_tokens": 1000}, 512 + 12288 + 128 + 512 + 296, 0.832),
+        # H100, pp 2: no prefill graph by default → 512+12288+256+512
+        (81559, {"pp": 2}, 13568, 0.834),
+        # model path naming llama-2: prefill graph capped at 4096 tokens, 50 sizes
+        (81559, {"model_path": "/m/Llama-2-7b-hf"}, 512 + 12288 + 128 + 512 + 400, 0.83),
+        # decode server, --max-running-requests 8192: activation 8192 → 512+12288+128+512
+        (81559, {"role": "decode", "max_running_requests": 8192}, 13440, 0.835),
+        # --max-running-requests 64 on 0.5.21: decode graph bs stays 256 → 13904
+        (81559, {"max_running_requests": 64}, 13904, 0.83),
+        # ... on 0.5.23 the defaulted decode graph bs drops to 64: 13904 − 512 + 128
+        (81559, {"max_running_requests": 64, "sglang_version": "0.5.23"}, 13520, 0.834),
+        # B200, MLA prefill server: chunk 16384, no decode graph, 1.5 GiB prefill graph
+        (183359, {"role": "prefill", "mla": True, "tp": 8}, 512 + 24576 + 1024 + 1536, 0.849),
+    ],
+)
+def test_default_mem_fraction_matches_sglangs_hook(mib, kwargs, reserved, value):
+    mf = sizing.default_mem_fraction_static(mib * MiB, **kwargs)
+    assert mf.reserved_mib == pytest.approx(reserved)
+    assert mf.value == round((mib - reserved) / mib, 3) == value
+
+
+def test_default_mem_fraction_reads_whole_mib():
+    # nvidia-smi prints whole MiB: 81559.9 MiB of bytes counts as 81559
+    assert sizing.default_mem_fraction_static(81559 * MiB + MiB - 1).gpu_mem_mib == 81559
