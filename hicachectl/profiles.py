@@ -180,6 +180,10 @@ def _validate(data: dict[str, Any], source: Path) -> tuple[Profile, PlanRequest]
             if loc and _section_of(loc[0]):
                 loc.insert(0, _section_of(loc[0]) or "")
             msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            if not loc:  # a check across fields names options: name the profile keys instead
+                for field in SECTIONS["workers"] + SECTIONS["frontend"]:
+                    section = _section_of(field)
+                    msg = msg.replace(f"--{field.replace('_', '-')} ", f"{section}.{field} = ")
             lines.append(where(source, msg, key=".".join(loc)))
         raise InputError("\n".join(lines)) from None
     return profile, request

@@ -70,6 +70,18 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[hicache]\nratio = 2\n", "x.toml: hicache.ratio: Extra inputs are not permitted"),
         ("colour = 1\n", "x.toml: colour: Extra inputs are not permitted"),
         ("[workers\n", "x.toml: invalid TOML"),
+        (
+            "[workers]\nsystem_port = 40000\n",
+            "x.toml: workers.system_port: Input should be less than or equal to 32767",
+        ),
+        (
+            "[workers]\nkv_events_port = 8081\n",
+            "x.toml: workers.kv_events_port = 8081 clashes with workers.system_port = 8081",
+        ),
+        (
+            "[workers]\nbootstrap_port = 9000\n[frontend]\nhttp_port = 9000\n",
+            "x.toml: workers.bootstrap_port = 9000 clashes with frontend.http_port = 9000",
+        ),
     ],
 )
 def test_profile_errors_name_file_and_key(tmp_path, text, expected):
