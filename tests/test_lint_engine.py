@@ -235,8 +235,43 @@ def test_cli_sarif_format(cli, tmp_path, monkeypatch):
     assert res["ruleId"] == "HC101" and res["level"] == "error"
     assert rules[res["ruleIndex"]]["id"] == "HC101"
     loc = res["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == "ops/run.sh"
+    assert loc["artifactLocation"] == {"uri": "ops/run.sh", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
     assert loc["region"] == {"startLine": 1, "startColumn": 40, "endLine": 1, "endColumn": 54}
+    assert run["columnKind"] == "unicodeCodePoints"
+
+
+def test_sarif_meets_code_scanning_requirements(cli, tmp_path, monkeypatch):
+    """What GitHub code scanning documents for an upload: tool.driver.name, per result a
+    ruleId, message.text and a physical location whose artifactLocation.uri is a valid URI
+    reference (relative to the checkout, or a file: URI), 1-based lines and columns."""
+    from urllib.parse import unquote, urlsplit
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "ops/launch #2 (h200).sh", BAD + "\n")
+    outside = tmp_path.parent / f"{tmp_path.name}-other" / "serve.sh"
+    outside.parent.mkdir(exist_ok=True)
+    outside.write_text(BAD + "\n")
+    r = cli("lint", "--format", "sarif", "--fail-on", "never", "ops", str(outside))
+    run = json.loads(r.stdout)["runs"][0]
+    assert run["tool"]["driver"]["name"] == "hicachectl"
+    uris = []
+    for res in run["results"]:
+        assert res["ruleId"] and res["message"]["text"]
+        phys = res["locations"][0]["physicalLocation"]
+        region = phys["region"]
+        assert region["startLine"] >= 1 and region["startColumn"] >= 1
+        assert (
+            region["endColumn"] > region["startColumn"] or region["endLine"] > region["startLine"]
+        )
+        uri = phys["artifactLocation"]["uri"]
+        assert not any(c in uri for c in " #()"), uri  # reserved characters are escaped
+        uris.append(uri)
+    rel, absolute = uris
+    assert unquote(rel) == "ops/launch #2 (h200).sh"
+    assert urlsplit(absolute).scheme == "file" and unquote(urlsplit(absolute).path) == str(
+        outside.resolve()
+    )
 
 
 def test_cli_github_format(cli):

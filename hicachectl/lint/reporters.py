@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hicachectl import __version__
@@ -115,7 +116,8 @@ def render_json(result: LintResult) -> str:
 # --------------------------------------------------------------------------- sarif
 
 
-def _uri(path: str) -> str:
+def _rel(path: str) -> str:
+    """The path as a reader finds it: relative to the working directory when inside it."""
     if path in ("-", "<command>"):
         return "stdin"
     try:
@@ -125,6 +127,25 @@ def _uri(path: str) -> str:
     if rel.startswith(".."):
         rel = os.path.abspath(path)
     return rel.replace(os.sep, "/")
+
+
+def _artifact(path: str) -> dict:
+    """A SARIF artifactLocation: a percent-encoded relative reference against %SRCROOT% (the
+    working directory), or a file: URI for a path outside it.  A space or a '#' in a file
+    name would otherwise make the URI invalid or cut it at a fragment."""
+    from urllib.parse import quote
+
+    rel = _rel(path)
+    if rel == "stdin":
+        return {"uri": "stdin"}
+    if os.path.isabs(rel):
+        return {"uri": Path(rel).as_uri()}
+    return {"uri": quote(rel, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _dir_uri(path: Path) -> str:
+    uri = path.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
 
 
 def render_sarif(result: LintResult) -> str:
@@ -160,7 +181,7 @@ def render_sarif(result: LintResult) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(f.path)},
+                        "artifactLocation": _artifact(f.path),
                         "region": region,
                     }
                 }
@@ -184,6 +205,9 @@ def render_sarif(result: LintResult) -> str:
                         "rules": rules,
                     }
                 },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _dir_uri(Path.cwd())}},
+                # Our columns count characters (code points), not SARIF's default UTF-16 units.
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],
@@ -207,7 +231,7 @@ def render_github(result: LintResult) -> str:
     for f in result.findings:
         props = ",".join(
             [
-                f"file={_escape_prop(_uri(f.path))}",
+                f"file={_escape_prop(_rel(f.path))}",
                 f"line={f.span.line}",
                 f"col={f.span.col}",
                 f"endLine={f.span.end_line}",
