@@ -545,3 +545,37 @@ def test_dsa_cells_and_blackwell_fp8(cli, tmp_path, gpu, total, host_cell, devic
     assert r["hicache_size_gb"] == size
     assert r["host_bytes"] == pad(size * GB // host_cell) * (host_cell + idx)
     check(p, p["workers"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "kind"),
+    [
+        # GPT-OSS-like: alternating sliding-window and full layers (a hybrid SWA pool pair)
+        (
+            {
+                "architectures": ["GptOssForCausalLM"],
+                "model_type": "gpt_oss",
+                "sliding_window": 128,
+                "layer_types": ["sliding_attention", "full_attention"] * 16,
+            },
+            "SWA",
+        ),
+        # Jamba-like: Mamba layers with one attention layer in 8 (state pools)
+        (
+            {
+                "architectures": ["JambaForCausalLM"],
+                "model_type": "jamba",
+                "mamba_d_state": 16,
+                "attn_layer_period": 8,
+            },
+            "MAMBA",
+        ),
+    ],
+)
+def test_hybrid_models_are_refused_in_one_line(cli, tmp_path, extra, kind):
+    hw = snapshot(tmp_path, "h100", gpu_name="NVIDIA H100 80GB HBM3", total=H100,
+                  free=78 * GiB, count=1, avail=200 * GiB)  # fmt: skip
+    m = model_dir(tmp_path, "hybrid", {**MISTRAL, **extra}, MISTRAL_W)
+    r = plan(cli, "--hardware", hw, "--model", m, code=2)
+    assert f"hybrid {kind} model" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output
