@@ -39,6 +39,12 @@ SERVER = textwrap.dedent(
     """
 )
 
+# The 1.6.1 /v1/models/<m>/ready body for one aggregated worker (dynamo.md §2).
+FRONTEND_READY = {
+    "ready": True,
+    "namespaces": {"dynamo": {"ready": True, "worker_types": {"aggregated": {"workers": 1}}}},
+}
+
 WORKER_LINES = [
     "[2026-11-23 04:44:57] Page first layout is not supported with direct IO backend, switching to page first direct layout",
     "[2026-11-23 04:44:58 TP0] Load weight begin. avail mem=78.50 GB",
@@ -61,7 +67,7 @@ def _stand_ins(tmp_path, plan, *, worker_exit=None):
     for c in build_children(plan, s, {}):
         port = int(c.probe[1].split(":")[2].split("/")[0])
         if c.role == "frontend":
-            argv = [sys.executable, str(script), str(port), json.dumps({"ready": True}), "[]"]
+            argv = [sys.executable, str(script), str(port), json.dumps(FRONTEND_READY), "[]"]
         else:
             argv = [
                 sys.executable,

@@ -1,8 +1,9 @@
 """Is the deployment up?  HTTP probes (urllib, no new dependency) and log-line phases.
 
 Ready means (dynamo.md §2, §3): the frontend answers ``GET /v1/models/<served>/ready`` with
-200 and ``"ready": true`` (its ``/health`` says healthy with zero workers, so it is no signal),
-and each worker's system server answers ``GET /health`` with ``"status": "ready"``.
+200 and ``"ready": true`` (its ``/health`` says healthy with zero workers, so it is no signal)
+and sees every planned worker (``frontend_view``), and each worker's system server answers
+``GET /health`` with ``"status": "ready"``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from urllib.parse import quote, unquote
 
 from hicachectl.launch.bootcheck import strip_ansi
+from hicachectl.launch.frontend_view import FrontendGate
 
 PROBE_TIMEOUT = 0.5
 
@@ -51,6 +53,15 @@ def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict |
     return status, data if isinstance(data, dict) else None
 
 
+def http_get_text(url: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """The body as text ('' when nothing answers or the status is not 200)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
+            return resp.read().decode("utf-8", "replace") if resp.status == 200 else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def frontend_is_ready(status: int, body: dict | None) -> bool:
     return status == 200 and bool(body and body.get("ready") is True)
 
@@ -62,9 +73,13 @@ def worker_is_ready(status: int, body: dict | None) -> bool:
 def make_ready_check(
     urls: dict[str, tuple[str, str]],
     get: Callable[[str], tuple[int, dict | None]] = http_get_json,
+    *,
+    gate: FrontendGate | None = None,
+    get_text: Callable[[str], str] = http_get_text,
 ) -> Callable[[set[str]], set[str]]:
     """``urls``: process name -> (kind, url), kind ``frontend`` or ``worker``.  A process with
     no URL (no system port planned) counts as ready once it runs; the frontend still decides.
+    ``gate``: what the frontend must also see (every planned worker); None checks the 200 only.
     """
 
     def check(pending: set[str]) -> set[str]:
@@ -75,8 +90,18 @@ def make_ready_check(
                 continue
             kind, url = urls[name]
             status, body = get(url)
-            ok = frontend_is_ready if kind == "frontend" else worker_is_ready
-            if ok(status, body) or (kind == "frontend" and status == 404 and _listed(url, get)):
+            if kind == "worker":
+                if worker_is_ready(status, body):
+                    ready.add(name)
+                continue
+            if frontend_is_ready(status, body):
+                found: dict | None = body
+            elif status == 404 and _listed(url, get):
+                found = None  # the /ready route cannot address this name: no counts there
+            else:
+                continue
+            metrics_url = url.partition("/v1/models/")[0] + "/metrics"
+            if gate is None or gate.check(found, lambda u=metrics_url: get_text(u)):
                 ready.add(name)
         return ready
 

@@ -9,10 +9,10 @@ import time
 from typing import TextIO
 
 from hicachectl.errors import HicacheError
-from hicachectl.launch import process, readiness, rundir
+from hicachectl.launch import frontend_view, process, readiness, rundir
 from hicachectl.launch.boot_report import BootWatch
 from hicachectl.launch.logs import ConsolePrinter
-from hicachectl.launch.mocker import worker_plan_for
+from hicachectl.launch.mocker import opt_value, worker_plan_for
 from hicachectl.launch.specs import Child, Settings
 from hicachectl.launch.supervisor import Outcome, Supervisor
 from hicachectl.models import Plan
@@ -104,16 +104,23 @@ def supervise(
         return proc
 
     urls = {c.name: c.probe for c in children if c.probe is not None}
+    gate = frontend_gate(children)
+
+    def on_line(name: str, text: str) -> list[str]:
+        if gate is not None:
+            gate.observe(name, text)
+        return watch.observe(name, text)
+
     sup = Supervisor(
         names,
         start=start,
         events=events,
         printer=printer,
-        ready_check=readiness.make_ready_check(urls),
+        ready_check=readiness.make_ready_check(urls, gate=gate),
         clock=time.monotonic,
         ready_timeout=ready_timeout,
         grace=grace,
-        on_line=watch.observe,
+        on_line=on_line,
         phase_of=readiness.phase_of,
     )
     for c in children:
@@ -124,8 +131,21 @@ def supervise(
         outcome = sup.run()
     finally:
         process.restore_signal_handlers(previous)
+    if outcome.reason == "timeout" and gate is not None and outcome.culprit == gate.frontend:
+        if gate.waiting_for:
+            err.write(f"hicachectl: the frontend does not see: {', '.join(gate.waiting_for)}\n")
     _verdict(outcome, sup, by_name, printer, err)
     return outcome.code
+
+
+def frontend_gate(children: list[Child]) -> frontend_view.FrontendGate | None:
+    """What the frontend must see before the deployment is ready: every planned worker."""
+    fe = next((c for c in children if c.role == "frontend"), None)
+    if fe is None:
+        return None
+    mode = opt_value(fe.argv, "--router-mode") or fe.env.get("DYN_ROUTER_MODE")
+    expect = frontend_view.expectation((c.role for c in children), mode)
+    return frontend_view.FrontendGate(expect, frontend=fe.name)
 
 
 def _spec(plan: Plan, name: str):

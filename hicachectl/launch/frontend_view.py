@@ -1,0 +1,130 @@
+"""Does the frontend see every planned worker?  What "ready" means for the deployment.
+
+``GET /v1/models/<name>/ready`` turns 200 as soon as each worker *type* is present, not each
+worker: with two replicas it can say ready while the second one is still unknown.  Observed
+on 1.6.1 (a CI failure): for prefill/decode it also says ready before the frontend's prefill
+router is built, and a chat request sent in that gap gets 503 "no backend worker available".
+So the frontend counts as ready only when, besides that 200:
+
+* the ``/ready`` body counts at least the planned workers of each type (``aggregated``, or
+  ``prefill`` and ``decode``);
+* with ``--router-mode kv``: the KV router lists every planned worker in ``/metrics``
+  (``dynamo_component_router_worker_registered{worker_type=…,router_worker_id=…} 1``; the
+  router files aggregated workers under ``decode``), which is when it can route to them;
+* disaggregated: the frontend has logged ``Prefill router target activated`` (the prefill
+  router takes requests only from then on; the round-robin one has no metric to show it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from hicachectl.launch.bootcheck import strip_ansi
+
+REGISTERED = "dynamo_component_router_worker_registered"
+ACTIVATED = "Prefill router target activated"
+_SAMPLE = re.compile(r"^(?P<name>[A-Za-z_:][\w:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the frontend must see: planned worker processes per type, and how it routes."""
+
+    workers: dict[str, int]  # "aggregated" | "prefill" | "decode" -> processes
+    kv_routed: bool = False
+
+    @property
+    def disaggregated(self) -> bool:
+        return self.workers.get("prefill", 0) > 0
+
+    def router_counts(self) -> dict[str, int]:
+        """The same counts under the KV router's worker types (aggregated is ``decode``)."""
+        out: dict[str, int] = {}
+        for kind, n in self.workers.items():
+            key = "decode" if kind == "aggregated" else kind
+            out[key] = out.get(key, 0) + n
+        return out
+
+
+def expectation(roles: Iterable[str], router_mode: str | None) -> Expectation:
+    """From the children's roles (``worker``, ``prefill``, ``decode``; the frontend ignored)
+    and the frontend's router mode (``--router-mode`` or ``DYN_ROUTER_MODE``)."""
+    counts: dict[str, int] = {}
+    for role in roles:
+        if role == "frontend":
+            continue
+        kind = "aggregated" if role == "worker" else role
+        counts[kind] = counts.get(kind, 0) + 1
+    return Expectation(counts, kv_routed=(router_mode or "").strip().lower() == "kv")
+
+
+def ready_body_counts(body: dict | None) -> dict[str, int]:
+    """Workers per type in a ``/v1/models/<m>/ready`` body, summed over namespaces."""
+    counts: dict[str, int] = {}
+    spaces = (body or {}).get("namespaces")
+    for space in spaces.values() if isinstance(spaces, dict) else ():
+        types = space.get("worker_types") if isinstance(space, dict) else None
+        for kind, info in types.items() if isinstance(types, dict) else ():
+            n = info.get("workers") if isinstance(info, dict) else None
+            if isinstance(n, int):
+                counts[kind] = counts.get(kind, 0) + n
+    return counts
+
+
+def router_registered(metrics_text: str) -> dict[str, int]:
+    """Distinct workers (``router_worker_id``; DP ranks are one worker) per ``worker_type``
+    that the KV router has registered, from Prometheus text."""
+    seen: dict[str, set[str]] = {}
+    for line in metrics_text.splitlines():
+        if not line.startswith(REGISTERED):
+            continue
+        m = _SAMPLE.match(line)
+        if not m or m["name"] != REGISTERED:
+            continue
+        try:
+            if float(m["value"]) <= 0:
+                continue
+        except ValueError:
+            continue
+        labels = dict(_LABEL.findall(m["labels"] or ""))
+        kind, wid = labels.get("worker_type"), labels.get("router_worker_id")
+        if kind and wid:
+            seen.setdefault(kind, set()).add(wid)
+    return {k: len(v) for k, v in seen.items()}
+
+
+def short_of(have: dict[str, int], want: dict[str, int]) -> list[str]:
+    """``"prefill 0/1"``-style notes for every type with fewer workers than wanted."""
+    return [f"{k} {have.get(k, 0)}/{n}" for k, n in sorted(want.items()) if have.get(k, 0) < n]
+
+
+@dataclass
+class FrontendGate:
+    """The frontend's readiness beyond the 200: fed the frontend's log lines (``observe``)
+    and asked with the ``/ready`` body in hand (``check``)."""
+
+    expect: Expectation
+    frontend: str = "frontend"
+    activated: bool = False
+    waiting_for: list[str] = field(default_factory=list)  # why not yet, for the status line
+
+    def observe(self, name: str, text: str) -> None:
+        if name == self.frontend and not self.activated and ACTIVATED in text:
+            self.activated = ACTIVATED in strip_ansi(text)
+
+    def check(self, ready_body: dict | None, metrics: Callable[[], str] | None) -> bool:
+        """``ready_body``: the 200 body of ``/ready`` (None when the name was found another
+        way); ``metrics``: fetches the frontend's ``/metrics`` text."""
+        why: list[str] = []
+        if ready_body is not None:
+            why += short_of(ready_body_counts(ready_body), self.expect.workers)
+        if not why and self.expect.kv_routed and metrics is not None:
+            lacking = short_of(router_registered(metrics()), self.expect.router_counts())
+            why += [f"KV router {note}" for note in lacking]
+        if not why and self.expect.disaggregated and not self.activated:
+            why.append("prefill router not active")
+        self.waiting_for = why
+        return not why
