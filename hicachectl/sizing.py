@@ -66,8 +66,8 @@ def device_tokens(
         )
     tokens = int(rest * GiB) // kv_bytes_per_token
     tokens = tokens // page_size * page_size
-    if max_total_tokens is not None:
-        tokens = min(tokens, max_total_tokens)
+    if max_total_tokens is not None:  # SGLang re-aligns a capped pool to the page size
+        tokens = min(tokens, max_total_tokens) // page_size * page_size
     if tokens <= 0:
         raise InfeasibleError(
             f"{what}: {rest:.2f} GiB left for the KV cache holds less than one page of "
