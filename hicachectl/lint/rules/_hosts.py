@@ -112,10 +112,23 @@ def _kill_lines(ctx: FileContext) -> dict[str, list[int]]:
     return {g: sorted(v) for g, v in out.items()}
 
 
+def _node(v: CommandView) -> int | None:
+    """The node rank of one node of a multi-node engine (``--nnodes 2 --node-rank 1``)."""
+    if not v.is_engine:
+        return None
+    nnodes = v.int_value("nnodes")
+    return v.int_value("node_rank") if nnodes is not None and nnodes > 1 else None
+
+
 def runs_alongside(earlier: CommandView, later: CommandView) -> bool:
-    """Can ``earlier`` still run when ``later`` starts?  In a script a foreground command
-    must exit before the next one starts; only backgrounded ones (``&``) overlap.  Runbook
-    fences are typed into separate terminals, and manifests start their commands together."""
+    """Can ``earlier`` still run on the host where ``later`` starts?  In a script a
+    foreground command must exit before the next one starts; only backgrounded ones (``&``)
+    overlap.  Runbook fences are typed into separate terminals, and manifests start their
+    commands together.  Two nodes of multi-node engines with different ``--node-rank``
+    (runbooks list "node 0" and "node 1" in one fence) run on different hosts."""
+    a, b = _node(earlier), _node(later)
+    if a is not None and b is not None and a != b:
+        return False
     if later.cmd.host_format in ("shell", "cli") or later.cmd.context.get("via"):
         return earlier.cmd.background
     return True
