@@ -142,6 +142,11 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         )
         device[slot.name] = tokens
         mfs_used[slot.name] = mfs
+    if kv_dtype != request.kv_cache_dtype:
+        notes.append(
+            f"--kv-cache-dtype {request.kv_cache_dtype}: SGLang resolves it to {kv_dtype} for "
+            f"this model on {hardware.gpus[0].name}; sized with {kv_dtype}"
+        )
     if request.mem_fraction_static is None:
         by_role = {slot.role: mfs_used[slot.name] for slot in slots}
         shown = ", ".join(f"{role} {v:.3f}" for role, v in by_role.items())

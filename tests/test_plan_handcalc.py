@@ -535,6 +535,9 @@ def test_dsa_cells_and_blackwell_fp8(cli, tmp_path, gpu, total, host_cell, devic
     r = p["workers"][0]["per_rank"]
     assert r["kv_bytes_per_token"] == host_cell
     assert p["extra"]["device_bytes_per_token"] == device_cell
+    resolved = "fp8_e4m3" if "B200" in gpu else "bfloat16"
+    assert p["extra"]["kv_cache_dtype"] == resolved
+    assert any(f"SGLang resolves it to {resolved}" in n for n in p["notes"])
     assert r["device_tokens"] == pytest.approx(device(free, 0.8, V2LITE_W, device_cell), rel=0.01)
     # host: the indexer's 132 B/layer × 27 = 3564 bytes per token come on top of --hicache-size
     idx = 3564
