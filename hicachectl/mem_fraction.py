@@ -1,6 +1,6 @@
 """SGLang's default ``--mem-fraction-static`` on CUDA, as its memory hook computes it when the
 flag is not given (``arg_groups/memory_hook.py::handle_gpu_memory_settings`` and
-``reserve_for_graph_mb`` in the 0.5.21 and 0.5.23 wheels; sglang-hicache.md §3.1).
+``reserve_for_graph_mb`` in the 0.5.21, 0.5.22 and 0.5.23 wheels; sglang-hicache.md §3.1).
 
 Scope: one engine on NVIDIA GPUs without DP attention, speculative decoding, DeepEP, symmetric
 memory or a vision tower, which is everything ``plan`` emits.  Within that scope the value is
@@ -8,8 +8,8 @@ exact, not an estimate:
 
 * ``gpu_mem`` is ``nvidia-smi --query-gpu=memory.total`` in whole MiB, the minimum over every
   GPU on the host (nvidia-smi ignores ``CUDA_VISIBLE_DEVICES``).
-* chunked prefill size and decode CUDA-graph max batch follow the GPU memory class; 0.5.23 (not
-  0.5.21) lowers a defaulted decode max batch to ``--max-running-requests``.
+* chunked prefill size and decode CUDA-graph max batch follow the GPU memory class; 0.5.22 and
+  later (not 0.5.21) lower a defaulted decode max batch to ``--max-running-requests``.
 * the graph reserve: decode graph ``max_bs × 2`` MiB unless the server only prefills; prefill
   graph (SGLang's "breakable" backend, on by default on CUDA, off on decode servers and with
   ``pp > 1``) 1.5 GiB on MLA models, else 8 MiB per captured token count up to the chunked
@@ -114,7 +114,7 @@ def default_mem_fraction_static(
         cuda_graph_max_bs is None
         and max_running_requests is not None
         and max_bs > max_running_requests
-        and _version(sglang_version) >= (0, 5, 23)
+        and _version(sglang_version) >= (0, 5, 22)
     ):
         max_bs = max_running_requests
     if role == "decode":
