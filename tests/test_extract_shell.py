@@ -268,3 +268,20 @@ def test_token_origin_points_at_the_definition():
     assert by[6] == ("128", 4, Span(1, 6, 1, 8))  # through the array to SIZE=128
     assert by[8] == ("128", 4, Span(1, 6, 1, 8))
     assert toks[-1].origin is None and toks[0].origin is None
+
+
+def test_flag_equals_value_lines_are_words_not_assignments():
+    # tree-sitter-bash reads `--port=8000` at the start of a command as an assignment to a
+    # variable named `--port`; bash does not, and the lost flags must still be listed.
+    ex = _src(
+        "kv_store_client \\\n"
+        "  --host=10.0.0.5 \\  # this node\n"
+        "  --port=50052 \\\n"
+        '  --protocol="rdma"\n'
+    )
+    (f,) = ex.findings
+    assert f.code == "HC001" and f.span == Span(2, 19, 2, 19)
+    assert "--port=50052, --protocol=rdma" in f.message
+    assert ex.notes == []
+    (cmd,) = ex.commands
+    assert cmd.env == {} and _texts(cmd)[:2] == ["kv_store_client", "--host=10.0.0.5"]

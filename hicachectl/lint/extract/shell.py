@@ -30,6 +30,9 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # means "put your value here".  The parse copy turns its brackets into word characters and
 # the token's value is unknown.
 _PLACEHOLDER = re.compile(r"(?:(?<=[\s=:/,'\"@])|^)<[A-Za-z][A-Za-z0-9_.\-]*>(?![>&(])", re.M)
+# tree-sitter-bash reads a word such as `--port=8000` that starts a command as an assignment
+# to a variable named `--port`; bash needs a valid name, so such a word is an argument.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # An elided argument list in a runbook (`python -m dynamo.sglang ... --log-level debug`).
 _ELLIPSES = frozenset({"...", "\u2026"})
 _SKIP_ARGS = frozenset(
@@ -152,6 +155,9 @@ class _Walker(Assignments):
                 self._redirect_args(node)
                 stack.extend((c, bg) for c in reversed(node.children))
             elif t == "variable_assignment":
+                if not self._valid_name(node):  # a flag line on its own: `--tp=2`
+                    self._emit(node, [node], {}, {}, bg)
+                    continue
                 self._assign(node, export=False)
                 self.assign_rows[node.end_point[0]] = self._raw(node).split("=", 1)[0]
             elif t == "declaration_command":
@@ -185,6 +191,8 @@ class _Walker(Assignments):
         stack = [root]
         while stack:
             node = stack.pop()
+            if node.is_missing and self._flag_line(node):
+                continue
             if node.is_missing or node.type == "ERROR":
                 tail = self.text.rstrip()
                 if tail.endswith("\\") and node.start_point[0] >= tail.count("\n"):
@@ -214,6 +222,15 @@ class _Walker(Assignments):
         if extra:
             self.redirect_args[body.id] = extra
 
+    def _flag_line(self, missing) -> bool:
+        """The MISSING command name tree-sitter adds after `--flag=value` words (see _NAME):
+        not a syntax error in bash."""
+        parent = missing.parent
+        parent = parent.parent if parent is not None and parent.type == "command_name" else parent
+        return parent is not None and any(
+            c.type == "variable_assignment" and not self._valid_name(c) for c in parent.children
+        )
+
     def _raw(self, node) -> str:
         return self.text[node.start_byte : node.end_byte]
 
@@ -223,7 +240,11 @@ class _Walker(Assignments):
         words = []
         for child in node.children:
             t = child.type
-            if t == "variable_assignment" and not words:
+            if child.start_byte == child.end_byte:
+                continue  # a MISSING node tree-sitter inserted to recover
+            if t == "variable_assignment" and not words and not self._valid_name(child):
+                words.append(child)
+            elif t == "variable_assignment" and not words:
                 name_node = child.child_by_field_name("name")
                 value = child.child_by_field_name("value")
                 if name_node is None:
@@ -237,6 +258,16 @@ class _Walker(Assignments):
                 words.append(child)
         if words and self.redirect_args:
             words.extend(self.redirect_args.pop(node.id, ()))
+        self._emit(node, words, env, env_spans, background)
+
+    def _valid_name(self, node) -> bool:
+        name = node.child_by_field_name("name")
+        return (
+            name is None or name.type != "variable_name" or bool(_NAME.fullmatch(self._raw(name)))
+        )
+
+    def _emit(self, node, words: list, env: dict, env_spans: dict, background: bool) -> None:
+        """One Command from the word nodes of ``node``."""
         if not words:
             return
         tokens: list[Token] = []
