@@ -133,6 +133,10 @@ class CommandView:
         file is a ConfigMap value in this file, the key in that value naming the flag."""
         return self.config_key_span(p.token_index, p.message) or self.token_span(p.token_index)
 
+    def flag_span(self, index: int | None, flag: str) -> Span:
+        """Span of the word at ``index`` naming ``flag``, or of that key in a mounted config."""
+        return self.config_key_span(index, flag) or self.token_span(index)
+
     def config_key_span(self, index: int | None, message: str) -> Span | None:
         tok = self.token(index)
         source = (self.cmd.context.get("config_sources") or {}).get(tok.text) if tok else None

@@ -43,6 +43,16 @@ def run_nested(self, prog, tokens, words, env, background) -> bool:
         return False
     node = next((w for w in words if self.span(w) == tokens[script_idx].span), words[0])
     rowmap = _string_rowmap(self, tokens[script_idx], node.start_point[0], script)
+    for cmd in _reparse(self, script, rowmap):
+        cmd.env = {**env, **cmd.env}
+        cmd.background = cmd.background or background
+        cmd.context.setdefault("via", via)
+    return True
+
+
+def _reparse(self, script: str, rowmap: RowMap) -> list:
+    """Walk ``script`` one nesting level deeper; its commands and continuation findings
+    join this walker's result.  Returns the commands it added."""
     from hicachectl.lint.extract.shell import ShellResult
 
     inner = ShellResult()
@@ -58,13 +68,9 @@ def run_nested(self, prog, tokens, words, env, background) -> bool:
     )
     sub.run()
     kept = find_breaks(sub, inner.findings)
-    for cmd in kept:
-        cmd.env = {**env, **cmd.env}
-        cmd.background = cmd.background or background
-        cmd.context.setdefault("via", via)
     self.result.commands.extend(kept)
     self.result.findings.extend(inner.findings)
-    return True
+    return kept
 
 
 def _string_rowmap(self, tok: Token, srow: int, script: str) -> RowMap:
@@ -109,22 +115,5 @@ def run_heredoc(self, node) -> None:
     for i in range(text.count("\n") + 1):
         line, col = self.rowmap.line_col(srow + i, 0)
         rows.append((line, col - 1))
-    from hicachectl.lint.extract.shell import ShellResult
-
-    inner = ShellResult()
-    sub = type(self)(
-        text,
-        self.path,
-        RowMap(tuple(rows)),
-        self.host_format,
-        self.group,
-        self.vars,
-        inner,
-        self.depth + 1,
-    )
-    sub.run()
-    kept = find_breaks(sub, inner.findings)
-    for c in kept:
+    for c in _reparse(self, text, RowMap(tuple(rows))):
         c.context.setdefault("via", "heredoc")
-    self.result.commands.extend(kept)
-    self.result.findings.extend(inner.findings)

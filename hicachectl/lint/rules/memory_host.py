@@ -43,6 +43,19 @@ def _group_pins(ctx):
         yield parts, best_total, " + ".join(p[1] for _, p in parts)
 
 
+def _budgeted_pins(ctx):
+    """_group_pins with the host's budget and planned share (nothing without a host)."""
+    avail = ctx.host.available_bytes
+    if avail is None:
+        return
+    from hicachectl.sizing import host_budget_bytes
+
+    budget = host_budget_bytes(avail, 1.0)
+    planned = host_budget_bytes(avail, PLANNED_FRACTION)
+    for parts, total, what in _group_pins(ctx):
+        yield parts, total, what, budget, planned
+
+
 class HostMemoryOverBudget(Rule):
     """The host pools of all ranks on one host exceed the host's memory budget.
 
@@ -79,13 +92,10 @@ class HostMemoryOverBudget(Rule):
     needs_host = True
 
     def check(self, ctx) -> Iterator[Finding]:
-        avail = ctx.host.available_bytes
-        if avail is None:
-            return
-        from hicachectl.sizing import host_budget_bytes, over_budget_message
+        from hicachectl.sizing import over_budget_message
 
-        budget = host_budget_bytes(avail, 1.0)
-        for parts, total, what in _group_pins(ctx):
+        avail = ctx.host.available_bytes
+        for parts, total, what, budget, _ in _budgeted_pins(ctx):
             if total > budget:
                 v = parts[0][0]
                 yield self.finding(
@@ -130,14 +140,7 @@ class HostMemoryAbovePlan(Rule):
     needs_host = True
 
     def check(self, ctx) -> Iterator[Finding]:
-        avail = ctx.host.available_bytes
-        if avail is None:
-            return
-        from hicachectl.sizing import host_budget_bytes
-
-        budget = host_budget_bytes(avail, 1.0)
-        planned = host_budget_bytes(avail, PLANNED_FRACTION)
-        for parts, total, what in _group_pins(ctx):
+        for parts, total, what, budget, planned in _budgeted_pins(ctx):
             if planned < total <= budget:
                 v = parts[0][0]
                 yield self.finding(

@@ -56,6 +56,15 @@ def flag_for(view, dest: str, value) -> str | None:
     return f"{name} {fmt(value)}"
 
 
+def _resolved(ctx):
+    """(view, resolution) of the engines whose whole command line is known: a hidden flag
+    could change what SGLang rewrites or rejects."""
+    for v in ctx.engines():
+        res = v.resolution
+        if res is not None and not v.open_ended:
+            yield v, res
+
+
 class SilentRewrite(Rule):
     """SGLang would change a HiCache setting at start-up.
 
@@ -88,10 +97,7 @@ class SilentRewrite(Rule):
     severity = "warning"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for v in ctx.engines():
-            res = v.resolution
-            if res is None or v.open_ended:  # a hidden flag may change the outcome
-                continue
+        for v, res in _resolved(ctx):
             for rw in res.rewrites:
                 if rw.from_ == rw.to:
                     continue
@@ -144,10 +150,7 @@ class StartupError(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for v in ctx.engines():
-            res = v.resolution
-            if res is None or v.open_ended:  # a hidden flag may change the outcome
-                continue
+        for v, res in _resolved(ctx):
             for err in res.errors[:1]:  # SGLang stops at the first
                 yield self.finding(
                     ctx,

@@ -11,6 +11,20 @@ from hicachectl.lint.rules.base import Rule
 from hicachectl.lint.types import Finding
 
 
+def _on_http_port(ctx, port_of):
+    """(view, port, frontend) for each command whose ``port_of(view)`` is the HTTP port of
+    a frontend in its deployment and network namespace (the first such frontend)."""
+    for views in _same_netns_deployments(ctx):
+        fronts = _frontend_ports(views)
+        for v in views:
+            port = port_of(v)
+            if port is None:
+                continue
+            f = next((f for f, hp in fronts if hp == port), None)
+            if f is not None:
+                yield v, port, f
+
+
 def _same_netns_deployments(ctx):
     """Deployments, split where Kubernetes pods or compose services separate networks."""
     ids = {id(v): i for i, g in enumerate(port_groups(ctx)) for v in g}
@@ -55,18 +69,12 @@ class SystemPortIsHttpPort(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in _same_netns_deployments(ctx):
-            fronts = _frontend_ports(views)
-            for v in views:
-                sp = topo.system_port(v) if v.is_worker else None
-                for f, hp in fronts:
-                    if sp is not None and sp == hp:
-                        yield self.finding(
-                            ctx,
-                            v.env_span("DYN_SYSTEM_PORT"),
-                            f"DYN_SYSTEM_PORT={sp} is the HTTP port of {where(f)}",
-                        )
-                        break
+        for v, sp, f in _on_http_port(ctx, lambda v: topo.system_port(v) if v.is_worker else None):
+            yield self.finding(
+                ctx,
+                v.env_span("DYN_SYSTEM_PORT"),
+                f"DYN_SYSTEM_PORT={sp} is the HTTP port of {where(f)}",
+            )
 
 
 class WorkerPortIsHttpPort(Rule):
@@ -99,19 +107,15 @@ class WorkerPortIsHttpPort(Rule):
     severity = "info"
 
     def check(self, ctx) -> Iterator[Finding]:
-        for views in _same_netns_deployments(ctx):
-            fronts = _frontend_ports(views)
-            for v in views:
-                if not (v.is_dynamo and v.is_engine and v.is_explicit("port")):
-                    continue
-                port = v.int_value("port")
-                for f, hp in fronts:
-                    if port is not None and port == hp:
-                        yield self.finding(
-                            ctx,
-                            v.span_of("port"),
-                            f"--port {port} equals the HTTP port of {where(f)}: no conflict, "
-                            "a dynamo.sglang worker never binds --port (no SGLang HTTP server "
-                            "under Dynamo); drop it to avoid confusion",
-                        )
-                        break
+        def port(v):
+            explicit = v.is_dynamo and v.is_engine and v.is_explicit("port")
+            return v.int_value("port") if explicit else None
+
+        for v, p, f in _on_http_port(ctx, port):
+            yield self.finding(
+                ctx,
+                v.span_of("port"),
+                f"--port {p} equals the HTTP port of {where(f)}: no conflict, "
+                "a dynamo.sglang worker never binds --port (no SGLang HTTP server "
+                "under Dynamo); drop it to avoid confusion",
+            )

@@ -40,6 +40,16 @@ def _clashes(ctx, pick: Callable, keys: Callable, ok: Callable = lambda a, b: Tr
                 users.setdefault(key, []).append(v)
 
 
+def _one(value_of: Callable) -> Callable:
+    """A key function for _clashes from a function giving one key or None."""
+
+    def keys(v):
+        k = value_of(v)
+        return [k] if k else []
+
+    return keys
+
+
 class DuplicateSystemPort(Rule):
     """Two Dynamo workers on one host with the same `DYN_SYSTEM_PORT`.
 
@@ -70,11 +80,7 @@ class DuplicateSystemPort(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        def key(v):
-            p = topo.system_port(v)
-            return [p] if p else []
-
-        for v, other, shared in _clashes(ctx, lambda v: v.is_worker, key):
+        for v, other, shared in _clashes(ctx, lambda v: v.is_worker, _one(topo.system_port)):
             yield self.finding(
                 ctx,
                 v.env_span("DYN_SYSTEM_PORT"),
@@ -158,11 +164,7 @@ class DuplicateBootstrapPort(Rule):
     severity = "error"
 
     def check(self, ctx) -> Iterator[Finding]:
-        def key(v):
-            p = topo.bootstrap_port(v)
-            return [p] if p else []
-
-        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, key):
+        for v, other, shared in _clashes(ctx, lambda v: v.is_engine, _one(topo.bootstrap_port)):
             yield self.finding(
                 ctx,
                 v.span_of("disaggregation_bootstrap_port"),

@@ -222,7 +222,7 @@ class FlagNotInVersion(Rule):
             if here is not None:
                 fix = here.canonical
                 msg += f"; write {fix}"
-            yield self.finding(ctx, (v.config_key_span(i, flag) or v.token_span(i)), msg, fix=fix)
+            yield self.finding(ctx, v.flag_span(i, flag), msg, fix=fix)
 
 
 class RemovedDynamoFlag(Rule):
@@ -261,7 +261,7 @@ class RemovedDynamoFlag(Rule):
             _, why, fix = REMOVED_DYNAMO[flag]
             yield self.finding(
                 ctx,
-                (v.config_key_span(i, flag) or v.token_span(i)),
+                v.flag_span(i, flag),
                 f"{v.entrypoint}: {flag} {why}",
                 fix=fix,
             )
