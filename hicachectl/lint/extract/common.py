@@ -23,6 +23,16 @@ _DIRECTIVE = re.compile(
 )
 
 
+def map_span(pos_map, srow: int, scol: int, erow: int, ecol: int) -> Span:
+    """Map a half-open snippet range (tree-sitter style) to an inclusive file Span through
+    ``pos_map.line_col``."""
+    line, col = pos_map.line_col(srow, scol)
+    end_line, end_col = pos_map.line_col(erow, max(ecol - 1, 0))
+    if (end_line, end_col) < (line, col):
+        end_line, end_col = line, col
+    return Span(line, col, end_line, end_col)
+
+
 @dataclass(frozen=True, slots=True)
 class RowMap:
     """Snippet row (0-based) -> (file line 1-based, column offset in characters).
@@ -54,12 +64,7 @@ class RowMap:
         return last_line + (row - len(rows) + 1), col + 1
 
     def span(self, srow: int, scol: int, erow: int, ecol: int) -> Span:
-        """Map a half-open snippet range (tree-sitter style) to an inclusive file Span."""
-        line, col = self.line_col(srow, scol)
-        end_line, end_col = self.line_col(erow, max(ecol - 1, 0))
-        if (end_line, end_col) < (line, col):
-            end_line, end_col = line, col
-        return Span(line, col, end_line, end_col)
+        return map_span(self, srow, scol, erow, ecol)
 
 
 _IDENTITY = RowMap(())
@@ -90,11 +95,7 @@ class CharMap:
         return line, c + 1 + (off - len(self.points))
 
     def span(self, srow: int, scol: int, erow: int, ecol: int) -> Span:
-        line, col = self.line_col(srow, scol)
-        end_line, end_col = self.line_col(erow, max(ecol - 1, 0))
-        if (end_line, end_col) < (line, col):
-            end_line, end_col = line, col
-        return Span(line, col, end_line, end_col)
+        return map_span(self, srow, scol, erow, ecol)
 
 
 def parse_directive(comment: str) -> tuple[bool, tuple[str, ...], str] | None:

@@ -120,20 +120,9 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
                 # ["/bin/sh", "-c", "script"]: the script is shell; columns after a JSON
                 # escape inside it are off by one per escape (documented approximation)
                 sp = tokens[2].span
-                r = extract_shell(
-                    tokens[2].text,
-                    ex.path,
-                    rowmap=RowMap.at(sp.line, sp.col),
-                    host_format="dockerfile",
-                    group=ex.path,
-                    vars=vars,
-                    suppressions=False,
-                )
-                ex.findings.extend(r.findings)
-                found = r.commands
+                found = _shell(ex, tokens[2].text, RowMap.at(sp.line, sp.col), vars)
                 for c in found:
                     c.context.update(instruction=kw, via="sh -c")
-                    c.env = {**ex.file_env, **c.env}
             elif tokens:
                 first, end = tokens[0].span, tokens[-1].span
                 c = Command(
@@ -150,20 +139,9 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
                 script = "\n".join(p[2] for p in parts)
                 if esc != "\\":
                     script = script.replace(esc + "\n", "\\\n")
-                r = extract_shell(
-                    script,
-                    ex.path,
-                    rowmap=RowMap(tuple((p[0], p[1]) for p in parts)),
-                    host_format="dockerfile",
-                    group=ex.path,
-                    vars=vars,
-                    suppressions=False,
-                )
-                ex.findings.extend(r.findings)
-                found = r.commands
+                found = _shell(ex, script, RowMap(tuple((p[0], p[1]) for p in parts)), vars)
                 for c in found:
                     c.context.update(instruction=kw, shell_form=True)
-                    c.env = {**ex.file_env, **c.env}
             if kw == "RUN":
                 ex.commands.extend(found)
             elif found:
@@ -171,6 +149,23 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
                 if len(found) > 1:
                     ex.commands.extend(found[:-1])
     flush()
+
+
+def _shell(ex: Extraction, script: str, rowmap: RowMap, vars: Vars) -> list[Command]:
+    """Commands of a RUN/CMD/ENTRYPOINT script, with the image's ENV before their own."""
+    r = extract_shell(
+        script,
+        ex.path,
+        rowmap=rowmap,
+        host_format="dockerfile",
+        group=ex.path,
+        vars=vars,
+        suppressions=False,
+    )
+    ex.findings.extend(r.findings)
+    for c in r.commands:
+        c.env = {**ex.file_env, **c.env}
+    return r.commands
 
 
 def _env(kw: str, parts, vars: Vars, ex: Extraction) -> None:

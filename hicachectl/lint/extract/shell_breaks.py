@@ -115,31 +115,19 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
                 f"line continuation broken by {cause}: the command {prog} ends here and "
                 f"'\\ ' passes a stray space argument"
             )
-        line_no, col_no = walker.rowmap.line_col(row, col)
-        code, name = BROKEN_CONTINUATION
-        findings.append(
-            Finding(walker.path, Span(line_no, col_no, line_no, col_no), code, name, "error", msg)
-        )
+        findings.append(_at(walker, row, col, BROKEN_CONTINUATION, msg))
     last = len(lines) - 1
     while last >= 0 and not lines[last].strip():
         last -= 1
     if last >= 0 and not lines[last].lstrip().startswith("#"):
         m = _TRAILING.search(lines[last])
         if m and any(s <= last <= e + 1 for _, s, e in placed):
-            line_no, col_no = walker.rowmap.line_col(last, m.start(1))
             where = {"markdown": "code block", "shell": "file"}.get(walker.host_format, "script")
-            code, name = DANGLING_CONTINUATION
-            findings.append(
-                Finding(
-                    walker.path,
-                    Span(line_no, col_no, line_no, col_no),
-                    code,
-                    name,
-                    "error",
-                    f"line continuation '\\' at the end of the {where} continues into nothing: "
-                    "the command ends here (a line is missing or was cut off)",
-                )
+            msg = (
+                f"line continuation '\\' at the end of the {where} continues into nothing: "
+                "the command ends here (a line is missing or was cut off)"
             )
+            findings.append(_at(walker, last, m.start(1), DANGLING_CONTINUATION, msg))
     return [cmd for cmd, _, _ in placed if id(cmd) not in orphan_ids]
 
 
@@ -151,16 +139,14 @@ def _lost_env(walker, lines, row, m, starts, next_code_row, findings) -> None:
     name = walker.assign_rows[row]
     prog = _describe(starts[nxt][0])
     cause = "'\\ ' followed by a comment" if m.group(3) else "'\\' followed by trailing whitespace"
-    line_no, col_no = walker.rowmap.line_col(row, m.start(1))
-    code, rule = BROKEN_CONTINUATION
-    findings.append(
-        Finding(
-            walker.path,
-            Span(line_no, col_no, line_no, col_no),
-            code,
-            rule,
-            "error",
-            f"line continuation broken by {cause}: {name} is not set for {prog} on the next line "
-            "(the shell runs a command named ' ' with it instead)",
-        )
+    msg = (
+        f"line continuation broken by {cause}: {name} is not set for {prog} on the next line "
+        "(the shell runs a command named ' ' with it instead)"
     )
+    findings.append(_at(walker, row, m.start(1), BROKEN_CONTINUATION, msg))
+
+
+def _at(walker, row: int, col: int, rule: tuple[str, str], msg: str) -> Finding:
+    """An error finding at one snippet position (the backslash), mapped into the file."""
+    line, c = walker.rowmap.line_col(row, col)
+    return Finding(walker.path, Span(line, c, line, c), rule[0], rule[1], "error", msg)
