@@ -13,7 +13,8 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from hicachectl.lint.types import Span, Token
+from hicachectl.lint.types import Token
+from hicachectl.lint.view_spans import SpanLookup, merge_spans  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from hicachectl.lint.context import FileContext
@@ -26,16 +27,10 @@ ENGINE_ENTRYPOINTS = frozenset(
 WORKER_ENTRYPOINTS = frozenset({"dynamo.sglang", "dynamo.sglang.worker", "dynamo.mocker"})
 # Problems about a value: dropped when that value's token is unknown.
 _VALUE_PROBLEMS = frozenset({"invalid-type", "invalid-choice", "missing-value"})
-_FLAG_IN_MESSAGE = re.compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
 _KUBELET_VAR = re.compile(r"(?<!\$)\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
-def merge_spans(a: Span, b: Span) -> Span:
-    first, last = (a, b) if (a.line, a.col) <= (b.line, b.col) else (b, a)
-    return Span(first.line, first.col, last.end_line, last.end_col)
-
-
-class CommandView:
+class CommandView(SpanLookup):
     """One SGLang / Dynamo command with its parse and resolution."""
 
     def __init__(
@@ -124,49 +119,6 @@ class CommandView:
             return None
         return self.cmd.tokens[index]
 
-    def token_span(self, index: int | None) -> Span:
-        tok = self.token(index)
-        return tok.span if tok is not None else self.head_span
-
-    def problem_span(self, p: Problem) -> Span:
-        """Where a parser problem is: its token; when that token is a ``--config`` path whose
-        file is a ConfigMap value in this file, the key in that value naming the flag."""
-        return self.config_key_span(p.token_index, p.message) or self.token_span(p.token_index)
-
-    def flag_span(self, index: int | None, flag: str) -> Span:
-        """Span of the word at ``index`` naming ``flag``, or of that key in a mounted config."""
-        return self.config_key_span(index, flag) or self.token_span(index)
-
-    def config_key_span(self, index: int | None, message: str) -> Span | None:
-        tok = self.token(index)
-        source = (self.cmd.context.get("config_sources") or {}).get(tok.text) if tok else None
-        if source is None:
-            return None
-        cm, _, key = source.rpartition("/")
-        target = next(
-            (
-                c
-                for c in self.ctx.extraction.commands
-                if c.context.get("configmap") == cm and c.context.get("config_key") == key
-            ),
-            None,
-        )
-        if target is None:
-            return None
-        for flag in _FLAG_IN_MESSAGE.findall(message):
-            norm = flag.replace("_", "-")
-            for t in target.tokens:
-                if t.text.startswith("--") and t.text.replace("_", "-") == norm:
-                    return t.span
-        return None
-
-    @property
-    def head_span(self) -> Span:
-        """The entry point's token (``dynamo.sglang``), else the command's first token."""
-        idx = max(self.parsed.entry_index - 1, 0)
-        tok = self.token(idx) or (self.cmd.tokens[0] if self.cmd.tokens else None)
-        return tok.span if tok is not None else self.cmd.span
-
     def _unknown(self, tok: Token | None) -> bool:
         """A word whose value the file does not define.  In Kubernetes argv, ``$(VAR)`` is
         expanded by the kubelet from the container's environment at start-up."""
@@ -235,25 +187,6 @@ class CommandView:
         nxt = self.token(idx + 1)
         return nxt is None or not self._unknown(nxt) or nxt.text.startswith("-")
 
-    def span_of(self, dest: str) -> Span:
-        """Span of the flag that set ``dest`` (flag and value), else of ``--config``, else
-        the entry point."""
-        idx = self.explicit_index(dest)
-        if idx is None:
-            return self.head_span
-        if idx < 0:
-            cfg = self.explicit_index("config")
-            return self.span_of("config") if cfg is not None and cfg >= 0 else self.head_span
-        tok = self.token(idx)
-        if tok is None:
-            return self.head_span
-        nxt = self.token(idx + 1)
-        if "=" not in tok.text and nxt is not None and not nxt.text.startswith("--"):
-            flag = self._flag(dest)
-            if flag is not None and flag.takes_value:
-                return merge_spans(tok.span, nxt.span)
-        return tok.span
-
     def _flag(self, dest: str):
         from hicachectl.sglang.flags import dynamo_table, sglang_table
 
@@ -274,9 +207,6 @@ class CommandView:
         if name in self.cmd.env:
             return self.cmd.env[name]
         return self.ctx.extraction.file_env.get(name)
-
-    def env_span(self, name: str) -> Span:
-        return self.cmd.env_spans.get(name, self.head_span)
 
     # ------------------------------------------------------------------ derived
     @property

@@ -20,21 +20,12 @@ from dataclasses import dataclass, field
 
 from hicachectl.lint.extract.common import RowMap, hash_comment_suppressions
 from hicachectl.lint.extract.shell_assign import Assignments
+from hicachectl.lint.extract.shell_syntax import SyntaxHelpers, hide_placeholders, is_vague
 from hicachectl.lint.extract.shell_words import Vars, expand_string, expand_word_origins
 from hicachectl.lint.types import Command, Finding, HostFormat, Span, Suppression, Token
 
 _PARSER = None
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# A documentation placeholder such as `<model_path>` or `<master-ip>:50051`.  Bash would read
-# it as two redirections (`< model_path`, then `>` swallowing the next word); every runbook
-# means "put your value here".  The parse copy turns its brackets into word characters and
-# the token's value is unknown.
-_PLACEHOLDER = re.compile(r"(?:(?<=[\s=:/,'\"@])|^)<[A-Za-z][A-Za-z0-9_.\-]*>(?![>&(])", re.M)
-# tree-sitter-bash reads a word such as `--port=8000` that starts a command as an assignment
-# to a variable named `--port`; bash needs a valid name, so such a word is an argument.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# An elided argument list in a runbook (`python -m dynamo.sglang ... --log-level debug`).
-_ELLIPSES = frozenset({"...", "\u2026"})
 _SKIP_ARGS = frozenset(
     {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment", "heredoc_body"}
 )
@@ -92,7 +83,7 @@ class ShellResult:
     notes: list[str] = field(default_factory=list)
 
 
-class _Walker(Assignments):
+class _Walker(Assignments, SyntaxHelpers):
     def __init__(
         self,
         text: str,
@@ -114,9 +105,7 @@ class _Walker(Assignments):
         # boundaries are the same, byte offsets equal character offsets, and each word's
         # text is sliced from the original.
         data = text if text.isascii() else _NON_ASCII.sub("x", text)
-        if "<" in data:
-            data = _PLACEHOLDER.sub(lambda m: "x" * len(m.group(0)), data)
-        self.data = data.encode("ascii")
+        self.data = hide_placeholders(data).encode("ascii")
         # command node id -> words tree-sitter put inside a redirection (`cmd >log --tp 2`)
         self.redirect_args: dict[int, list] = {}
         self.fast = isinstance(rowmap, RowMap) and not rowmap.rows
@@ -186,51 +175,6 @@ class _Walker(Assignments):
                     amp = k + 1 < n and children[k + 1].type == "&"
                     stack.append((child, bg or amp))
 
-    def _syntax_note(self, root) -> None:
-        """One note at the first ERROR/MISSING node: tree-sitter recovers, we say where."""
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node.is_missing and self._flag_line(node):
-                continue
-            if node.is_missing or node.type == "ERROR":
-                tail = self.text.rstrip()
-                if tail.endswith("\\") and node.start_point[0] >= tail.count("\n"):
-                    return  # a dangling '\' at the end: reported as HC002
-                line, col = self.rowmap.line_col(node.start_point[0], node.start_point[1])
-                what = f"missing '{node.type}'" if node.is_missing else "cannot parse this"
-                self.result.notes.append(
-                    f"{self.path}:{line}:{col}: shell syntax error ({what}; an unterminated "
-                    "quote or bracket?): commands after it may be incomplete"
-                )
-                return
-            if node.has_error:
-                stack.extend(reversed(node.children))
-
-    def _redirect_args(self, node) -> None:
-        """Bash takes only the first word after a redirection operator as its target; the
-        words after it are arguments of the command (`cmd 2>&1 --tp 2`).  tree-sitter-bash
-        keeps them inside the redirect node, so they are handed to the command here."""
-        body = node.child_by_field_name("body")
-        if body is None or body.type != "command":
-            return
-        extra = []
-        for child in node.children:
-            if child.type == "file_redirect":
-                named = [c for c in child.named_children if c.type != "file_descriptor"]
-                extra.extend(named[1:])
-        if extra:
-            self.redirect_args[body.id] = extra
-
-    def _flag_line(self, missing) -> bool:
-        """The MISSING command name tree-sitter adds after `--flag=value` words (see _NAME):
-        not a syntax error in bash."""
-        parent = missing.parent
-        parent = parent.parent if parent is not None and parent.type == "command_name" else parent
-        return parent is not None and any(
-            c.type == "variable_assignment" and not self._valid_name(c) for c in parent.children
-        )
-
     def _raw(self, node) -> str:
         return self.text[node.start_byte : node.end_byte]
 
@@ -260,12 +204,6 @@ class _Walker(Assignments):
             words.extend(self.redirect_args.pop(node.id, ()))
         self._emit(node, words, env, env_spans, background)
 
-    def _valid_name(self, node) -> bool:
-        name = node.child_by_field_name("name")
-        return (
-            name is None or name.type != "variable_name" or bool(_NAME.fullmatch(self._raw(name)))
-        )
-
     def _emit(self, node, words: list, env: dict, env_spans: dict, background: bool) -> None:
         """One Command from the word nodes of ``node``."""
         if not words:
@@ -275,7 +213,7 @@ class _Walker(Assignments):
             raw = self._raw(w)
             sp = self.span(w)
             # A placeholder or an ellipsis stands for values the text does not give.
-            vague = raw in _ELLIPSES or ("<" in raw and _PLACEHOLDER.search(raw) is not None)
+            vague = is_vague(raw)
             for text, known, origin in expand_word_origins(raw, self.vars):
                 tokens.append(Token(text, sp, raw, known and not vague, origin))
             if len(tokens) > _MAX_TOKENS:
