@@ -582,3 +582,21 @@ def test_hybrid_models_are_refused_in_one_line(cli, tmp_path, extra, kind):
     r = plan(cli, "--hardware", hw, "--model", m, code=2)
     assert f"hybrid {kind} model" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_default_fraction_reads_the_smallest_gpu_on_the_host(cli, tmp_path):
+    # SGLang reads nvidia-smi, which lists every GPU on the host whatever CUDA_VISIBLE_DEVICES
+    # says: a worker on the 80 GB GPU still gets the 40 GB class (0.823, see the A100 test)
+    path = snapshot(tmp_path, "mixed", gpu_name="NVIDIA H100 80GB HBM3", total=H100,
+                    free=78 * GiB, count=2, avail=200 * GiB)  # fmt: skip
+    data = json.loads(open(path).read())
+    data["gpus"][1].update(name="NVIDIA A100-SXM4-40GB", memory_total_bytes=A100_40,
+                           memory_free_bytes=40000 * MiB)  # fmt: skip
+    open(path, "w").write(json.dumps(data))
+    m = model_dir(tmp_path, "mistral", MISTRAL, MISTRAL_W)
+    p = plan(cli, "--hardware", path, "--model", m, "--workers", "2")
+    assert p["extra"]["mem_fraction_static"] == {"worker-0": 0.823, "worker-1": 0.823}
+    # each worker's pool still uses its own GPU's free memory
+    dev = [w["per_rank"]["device_tokens"] for w in p["workers"]]
+    assert dev[0] == pytest.approx(device(78 * GiB, 0.823, MISTRAL_W, 131072), rel=0.01)
+    assert dev[1] == pytest.approx(device(40000 * MiB, 0.823, MISTRAL_W, 131072), rel=0.01)
