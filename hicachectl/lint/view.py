@@ -44,6 +44,8 @@ class CommandView(SpanLookup):
         # Settings this command gets from elsewhere: a --config file that is not available
         # here, or, for a config file linted on its own, the command line that uses it.
         self.unknown_config = unknown_config
+        # dests whose unknown value was replaced by a stand-in so argparse reads on
+        self.standins: frozenset[str] = frozenset()
         self.problems: list[Problem] = [p for p in parsed.problems if self._keep(p)]
         self.has_unknown = any(not t.known for t in cmd.tokens)
         self._unrec: list[tuple[int, str]] | None = None

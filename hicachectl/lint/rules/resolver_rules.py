@@ -56,12 +56,23 @@ def flag_for(view, dest: str, value) -> str | None:
     return f"{name} {fmt(value)}"
 
 
+# Values SGLang's HiCache resolution never reads: an unknown one (parsed with a stand-in,
+# see FileContext._past_unknown_values) cannot change a rewrite or a start-up error.
+_INERT = frozenset(
+    {"port", "host", "nccl_port", "node_rank", "base_gpu_id", "dist_init_addr",
+     "disaggregation_bootstrap_port", "served_model_name", "log_level", "dist_timeout",
+     "watchdog_timeout", "max_running_requests", "max_queued_requests", "random_seed",
+     "api_key", "admin_api_key", "tokenizer_worker_num", "stream_interval"}
+)  # fmt: skip
+
+
 def _resolved(ctx):
-    """(view, resolution) of the engines whose whole command line is known: a hidden flag
-    could change what SGLang rewrites or rejects."""
+    """(view, resolution) of the engines whose command line is known where it matters: a
+    hidden flag, or an unknown value the resolution reads, could change what SGLang
+    rewrites or rejects."""
     for v in ctx.engines():
         res = v.resolution
-        if res is not None and not v.open_ended:
+        if res is not None and not v.open_ended and v.standins <= _INERT:
             yield v, res
 
 
