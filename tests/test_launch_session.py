@@ -27,10 +27,11 @@ SERVER = textwrap.dedent(
         def do_GET(self):
             self.send_response(200); self.end_headers(); self.wfile.write(body.encode())
         def log_message(self, *a): pass
+    for line in lines:  # as SGLang: the boot lines come before the worker reports ready
+        print(line, flush=True)
+    time.sleep(0.2)  # and the launcher has read them by then
     srv = HTTPServer(("127.0.0.1", port), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    for line in lines:
-        print(line, flush=True)
     if then_exit:
         time.sleep(float(then_exit[0]))
         print(then_exit[1], flush=True)

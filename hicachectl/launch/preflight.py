@@ -75,25 +75,47 @@ def bind_error(host: str, port: int) -> str | None:
     return None
 
 
+class ModuleCheck:
+    """Asks ``python`` (in a subprocess, started at once) whether it finds ``modules``; the
+    answer is collected by :meth:`problems`, so the other checks run while it starts up."""
+
+    def __init__(self, python: str, modules: Sequence[str]) -> None:
+        from hicachectl.launch.process import start_quiet
+
+        self.python = python
+        self._error: str | None = None
+        self._proc = None  # the helper process (process.start_quiet)
+        if not modules:
+            return
+        try:
+            self._proc = start_quiet([python, "-c", FIND_SPEC, *modules])
+        except OSError as exc:
+            self._error = f"python {python}: cannot run it ({exc.strerror or exc})"
+
+    def problems(self, timeout: float = 30.0) -> list[str]:
+        if self._error:
+            return [self._error]
+        if self._proc is None:
+            return []
+        try:
+            stdout, stderr = self._proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            return [f"python {self.python}: no answer within {timeout:g} s"]
+        if self._proc.returncode != 0:
+            last = (stderr.strip().splitlines() or ["?"])[-1]
+            return [f"python {self.python}: exited {self._proc.returncode} ({last})"]
+        return [
+            f"python {self.python}: cannot import {m} (install Dynamo: bash "
+            "scripts/install-dynamo.sh, then pass --python .venv-dynamo/bin/python)"
+            for m in stdout.split()
+        ]
+
+
 def module_problems(python: str, modules: Sequence[str], timeout: float = 30.0) -> list[str]:
     """Ask ``python`` (in a subprocess) whether it can find ``modules``."""
-    from hicachectl.launch.process import run_quiet
-
-    try:
-        done = run_quiet([python, "-c", FIND_SPEC, *modules], timeout=timeout)
-    except OSError as exc:
-        return [f"python {python}: cannot run it ({exc.strerror or exc})"]
-    except subprocess.TimeoutExpired:
-        return [f"python {python}: no answer within {timeout:g} s"]
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["?"])[-1]
-        return [f"python {python}: exited {done.returncode} ({last})"]
-    missing = done.stdout.split()
-    return [
-        f"python {python}: cannot import {m} (install Dynamo: bash scripts/install-dynamo.sh, "
-        "then pass --python .venv-dynamo/bin/python)"
-        for m in missing
-    ]
+    return ModuleCheck(python, modules).problems(timeout)
 
 
 def etcd_problems(endpoints: str, timeout: float = 1.0) -> list[str]:

@@ -154,6 +154,19 @@ def restore_signal_handlers(previous: dict[int, object]) -> None:
         signal.signal(sig, old)  # type: ignore[arg-type]
 
 
+def start_quiet(argv: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a short helper command (a pre-flight check) in the background, output captured;
+    raises OSError.  Collect it with ``communicate(timeout=...)``."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
 def run_quiet(argv: list[str], *, timeout: float, env: dict[str, str] | None = None):
     """Run a short helper command (pre-flight checks); returns CompletedProcess or raises
     OSError / subprocess.TimeoutExpired."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from urllib.parse import quote, unquote
 
@@ -19,6 +17,14 @@ from hicachectl.launch.bootcheck import strip_ansi
 from hicachectl.launch.frontend_view import FrontendGate
 
 PROBE_TIMEOUT = 0.5
+POLL_MIN, POLL_MAX = 0.025, 0.5
+
+
+def poll_delay(elapsed: float) -> float:
+    """Seconds until the next readiness probe, ``elapsed`` seconds after the start: 25 ms at
+    first (the mocker is up in about half a second), then a twentieth of the time waited so
+    far (so ready is declared at most ~5 % late), at most 0.5 s (real engines take minutes)."""
+    return min(POLL_MAX, max(POLL_MIN, elapsed / 20))
 
 
 def frontend_ready_url(host: str, port: int, served_model_name: str) -> str:
@@ -39,6 +45,9 @@ def _connect_host(bind_host: str) -> str:
 
 def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict | None]:
     """(status, parsed JSON body or None); (0, None) when nothing answers."""
+    import urllib.error  # here: ~20 ms of imports (http, email, ssl) off the path to spawning
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
             status, body = resp.status, resp.read()
@@ -55,6 +64,8 @@ def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict |
 
 def http_get_text(url: str, timeout: float = PROBE_TIMEOUT) -> str:
     """The body as text ('' when nothing answers or the status is not 200)."""
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
             return resp.read().decode("utf-8", "replace") if resp.status == 200 else ""

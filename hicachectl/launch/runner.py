@@ -80,17 +80,23 @@ def mocker_model(plan: Plan, s: Settings) -> Settings:
     return replace(s, mocker_model_path=str(s.run_dir / "model"))
 
 
+def worker_modules(children: list[Child], s: Settings) -> list[str]:
+    """The modules the target interpreter must find for these children."""
+    modules = ["dynamo.frontend"] if any(c.role == "frontend" for c in children) else []
+    if any(c.role != "frontend" for c in children):
+        modules.append("dynamo.mocker" if s.engine == "mocker" else "dynamo.sglang")
+    return modules
+
+
 def run_preflight(plan: Plan, children: list[Child], s: Settings, *, reprobe: bool) -> list[str]:
+    # The interpreter check is a subprocess (tens of ms to start): started first, collected
+    # last, so the other checks run meanwhile.
+    modules = preflight.ModuleCheck(s.python, worker_modules(children, s))
     problems = []
     err = rundir.check_writable(s.run_dir)
     if err:
         problems.append(err)
     problems += preflight.port_problems(children)
-    worker_module = "dynamo.mocker" if s.engine == "mocker" else "dynamo.sglang"
-    modules = ["dynamo.frontend"] if any(c.role == "frontend" for c in children) else []
-    if any(c.role != "frontend" for c in children):
-        modules.append(worker_module)
-    problems += preflight.module_problems(s.python, modules)
     if s.discovery == "etcd":
         problems += preflight.etcd_problems(s.etcd_endpoints)
     if reprobe and s.engine != "mocker":
@@ -101,7 +107,7 @@ def run_preflight(plan: Plan, children: list[Child], s: Settings, *, reprobe: bo
             plan, fresh, lambda snap: host_headroom_bytes(snap, sglang_version=plan.sglang_version)
         )
         problems += preflight.gpu_problems(plan, fresh)
-    return problems
+    return problems + modules.problems()
 
 
 def launch(

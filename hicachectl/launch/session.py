@@ -120,6 +120,7 @@ def supervise(
         clock=time.monotonic,
         ready_timeout=ready_timeout,
         grace=grace,
+        probe_interval=readiness.poll_delay,
         on_line=on_line,
         phase_of=readiness.phase_of,
     )

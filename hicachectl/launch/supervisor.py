@@ -85,7 +85,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         ready_timeout: float = 900.0,
         grace: float = 10.0,
-        probe_interval: float = 0.1,
+        probe_interval: float | Callable[[float], float] = 0.1,
         on_line: Callable[[str, str], list[str]] | None = None,
         phase_of: Callable[[str, str], str | None] | None = None,
     ) -> None:
@@ -173,7 +173,8 @@ class Supervisor:
             now = self.clock()
             if not self.ready and now >= next_probe:
                 self._probe(now, t0)
-                next_probe = now + self.probe_interval
+                step = self.probe_interval
+                next_probe = now + (step(now - t0) if callable(step) else step)
             if not self.ready and now >= deadline:
                 late = next(n for n in self.names if not self.state[n].ready)
                 return Outcome(
