@@ -11,6 +11,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hicachectl.pydantic_plugins import skip_empty_plugin_lookup
+
+# Before the first model is built: pydantic's plugin lookup would import importlib.metadata.
+skip_empty_plugin_lookup()
+
+
+# Default factories for list and dict fields.  Plain functions, not the builtins: pydantic
+# inspects a factory's signature, and for a builtin that means parsing its text signature
+# with tokenize, whose first use compiles a large regex (~7 ms of every start-up).
+def new_list() -> list:
+    return []
+
+
+def new_dict() -> dict:
+    return {}
+
+
 GB = 1_000_000_000  # what SGLang means by GB in --hicache-size
 GiB = 1 << 30
 HOST_RESERVE_BYTES = 10 * GiB  # SGLang's HICACHE_HOST_MEMORY_RESERVE_BYTES
@@ -53,11 +70,11 @@ class HardwareSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     hostname: str
-    gpus: list[GPU] = Field(default_factory=list)
+    gpus: list[GPU] = Field(default_factory=new_list)
     host: HostMemory
     driver_version: str | None = None
     cuda_version: str | None = None
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=new_list)
     source: str | None = None  # "probe", or the file it was read from
 
 
@@ -119,10 +136,10 @@ class ProcessSpec(Frozen):
     name: str  # "frontend", "worker-0", "prefill-0", "decode-0"
     role: Role
     argv: list[str]  # argv[0] is the interpreter placeholder "python" (launch substitutes --python)
-    env: dict[str, str] = Field(default_factory=dict)  # added to a clean base environment
+    env: dict[str, str] = Field(default_factory=new_dict)  # added to a clean base environment
     cwd: str | None = None
-    gpus: list[int] = Field(default_factory=list)
-    ports: dict[str, int] = Field(default_factory=dict)  # http / system / kv_events / bootstrap
+    gpus: list[int] = Field(default_factory=new_list)
+    ports: dict[str, int] = Field(default_factory=new_dict)  # http / system / kv_events / bootstrap
     served_model_name: str | None = None
 
 
@@ -141,7 +158,7 @@ class WorkerPlan(Frozen):
     tp: int = 1
     pp: int = 1
     dp: int = 1
-    gpus: list[int] = Field(default_factory=list)
+    gpus: list[int] = Field(default_factory=new_list)
     per_rank: PerRank
     ranks: int  # tp * pp * dp
 
@@ -180,8 +197,8 @@ class Plan(BaseModel):
     host_budget: HostBudget
     workers: list[WorkerPlan]
     processes: list[ProcessSpec]
-    adjustments: list[Adjustment] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(default_factory=new_list)
+    warnings: list[str] = Field(default_factory=new_list)
     fits: bool = True
-    notes: list[str] = Field(default_factory=list)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=new_list)
+    extra: dict[str, Any] = Field(default_factory=new_dict)

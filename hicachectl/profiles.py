@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hicachectl.errors import InputError, format_validation_error, where
+from hicachectl.models import new_dict
 
 DEFAULT_SGLANG_VERSION = "0.5.21"  # what ai-dynamo 1.6.1 pins
 
@@ -140,9 +141,9 @@ class Profile(BaseModel):
     served_model_name: str | None = None
     hardware: str | None = None
     sglang_version: str | None = None
-    workers: dict[str, Any] = Field(default_factory=dict)
-    hicache: dict[str, Any] = Field(default_factory=dict)
-    frontend: dict[str, Any] = Field(default_factory=dict)
+    workers: dict[str, Any] = Field(default_factory=new_dict)
+    hicache: dict[str, Any] = Field(default_factory=new_dict)
+    frontend: dict[str, Any] = Field(default_factory=new_dict)
 
 
 def profile_values(data: dict[str, Any]) -> dict[str, Any]:
