@@ -93,7 +93,7 @@ def by_hand(plan: Plan, python: str, run_dir: Path) -> float:
     procs = []
     t0 = time.perf_counter()
     try:
-        for c in children:
+        for c in sorted(children, key=lambda c: c.role != "frontend"):  # as launch: frontend first
             procs.append(
                 subprocess.Popen(
                     c.argv, env=c.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

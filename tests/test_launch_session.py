@@ -122,11 +122,11 @@ def test_a_child_that_cannot_start_stops_the_others(tmp_path):
     (http,) = free_ports(1)
     plan = make_plan(http_port=http, workers=1, relocate_ports=True)
     s, kids = _stand_ins(tmp_path, plan)
-    # the worker starts first (plan order); the frontend's interpreter does not exist
+    # the frontend starts first; the worker's interpreter does not exist
     kids = [
-        replace(c, argv=[str(tmp_path / "no-python")]) if c.role == "frontend" else c for c in kids
+        replace(c, argv=[str(tmp_path / "no-python")]) if c.role != "frontend" else c for c in kids
     ]
-    with pytest.raises(HicacheError, match="cannot start frontend") as info:
+    with pytest.raises(HicacheError, match="cannot start worker-0") as info:
         supervise(
             plan,
             kids,
@@ -138,6 +138,7 @@ def test_a_child_that_cannot_start_stops_the_others(tmp_path):
             err=io.StringIO(),
         )
     assert info.value.exit_code == 1
-    (worker,) = json.loads((s.run_dir / "children.json").read_text())
+    (frontend,) = json.loads((s.run_dir / "children.json").read_text())
+    assert frontend["name"] == "frontend"
     with pytest.raises(ProcessLookupError):
-        os.killpg(worker["pgid"], 0)
+        os.killpg(frontend["pgid"], 0)

@@ -80,18 +80,28 @@ def mocker_model(plan: Plan, s: Settings) -> Settings:
     return replace(s, mocker_model_path=str(s.run_dir / "model"))
 
 
-def worker_modules(children: list[Child], s: Settings) -> list[str]:
-    """The modules the target interpreter must find for these children."""
-    modules = ["dynamo.frontend"] if any(c.role == "frontend" for c in children) else []
-    if any(c.role != "frontend" for c in children):
-        modules.append("dynamo.mocker" if s.engine == "mocker" else "dynamo.sglang")
+def needed_modules(roles: list[str], engine: str) -> list[str]:
+    """The modules the target interpreter must find for processes of these roles."""
+    modules = ["dynamo.frontend"] if "frontend" in roles else []
+    if any(r != "frontend" for r in roles):
+        modules.append("dynamo.mocker" if engine == "mocker" else "dynamo.sglang")
     return modules
 
 
-def run_preflight(plan: Plan, children: list[Child], s: Settings, *, reprobe: bool) -> list[str]:
-    # The interpreter check is a subprocess (tens of ms to start): started first, collected
-    # last, so the other checks run meanwhile.
-    modules = preflight.ModuleCheck(s.python, worker_modules(children, s))
+def run_preflight(
+    plan: Plan,
+    children: list[Child],
+    s: Settings,
+    *,
+    reprobe: bool,
+    modules: preflight.ModuleCheck | None = None,
+) -> list[str]:
+    # The interpreter check is a subprocess (tens of ms to start): started first (by the
+    # caller, earlier still), collected last, so the other checks run meanwhile.
+    if modules is None:
+        modules = preflight.ModuleCheck(
+            s.python, needed_modules([c.role for c in children], s.engine)
+        )
     problems = []
     err = rundir.check_writable(s.run_dir)
     if err:
@@ -125,12 +135,16 @@ def launch(
 ) -> int:
     user_env = dict(os.environ if user_env is None else user_env)
     out, err = out or sys.stdout, err or sys.stderr
+    modules = None
+    if not dry_run:
+        roles = [p.role for p in plan.processes]
+        modules = preflight.ModuleCheck(s.python, needed_modules(roles, s.engine))
     s = mocker_model(plan, s)
     children = build_children(plan, s, user_env)
     if dry_run:
         out.write(dry_run_text(children, user_env, s))
         return 0
-    problems = run_preflight(plan, children, s, reprobe=reprobe)
+    problems = run_preflight(plan, children, s, reprobe=reprobe, modules=modules)
     if problems:
         raise PreflightError("\n".join(f"pre-flight: {p}" for p in problems))
     if s.engine == "mocker" and s.mocker_model_path == str(s.run_dir / "model"):

@@ -73,7 +73,10 @@ def supervise(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    names = [c.name for c in children]
+    # The frontend first: it is the slowest to answer (dynamo.md §6), and the workers come
+    # right after it, all without waiting for one another.
+    names = [c.name for c in children if c.role == "frontend"]
+    names += [c.name for c in children if c.role != "frontend"]
     by_name = {c.name: c for c in children}
     events = process.EventQueue()
     started: list[process.ChildProcess] = []
