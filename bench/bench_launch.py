@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hicachectl.launch import readiness  # noqa: E402
+from hicachectl.launch.frontend_view import frontend_gate  # noqa: E402
 from hicachectl.launch.rehearsal_model import write_rehearsal_model  # noqa: E402
 from hicachectl.launch.runner import mocker_model  # noqa: E402
-from hicachectl.launch.session import frontend_gate  # noqa: E402
 from hicachectl.launch.specs import Settings, build_children  # noqa: E402
 from hicachectl.models import Plan  # noqa: E402
 

@@ -133,3 +133,30 @@ def test_ready_check_holds_the_frontend_until_the_gate_opens():
     metrics["text"] = METRICS_BOTH
     gate.observe("frontend", ACTIVATED_LINE)
     assert check({"frontend"}) == {"frontend"}
+
+
+def test_gate_from_the_launch_children_and_the_dry_run_line(tmp_path):
+    from launch_plans import make_plan
+
+    from hicachectl.launch.frontend_view import frontend_gate
+    from hicachectl.launch.specs import Settings, build_children
+
+    s = Settings(python="python", run_dir=tmp_path, engine="mocker", loopback=True)
+    pd = build_children(
+        make_plan(http_port=8000, workers=0, prefill_workers=2, decode_workers=1), s, {}
+    )
+    gate = frontend_gate(pd)
+    assert gate.expect.workers == {"prefill": 2, "decode": 1} and gate.expect.kv_routed
+    assert gate.expect.describe() == (
+        "the frontend sees 1 decode, 2 prefill (KV router: each registered in /metrics); "
+        "prefill router activated (frontend log)"
+    )
+    one = frontend_gate(build_children(make_plan(http_port=8000, workers=1), s, {}))
+    assert one.expect.describe() == "the frontend sees 1 aggregated"  # round-robin
+    # DYN_ROUTER_MODE in the frontend's environment counts like --router-mode
+    from dataclasses import replace
+
+    kids = build_children(make_plan(http_port=8000, workers=1), s, {})
+    kids = [replace(c, argv=c.argv[:3], env={"DYN_ROUTER_MODE": "kv"}) if c.role == "frontend"
+            else c for c in kids]  # fmt: skip
+    assert frontend_gate(kids).expect.kv_routed

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from hicachectl.launch.bootcheck import strip_ansi
+from hicachectl.launch.mocker import opt_value
 
 REGISTERED = "dynamo_component_router_worker_registered"
 ACTIVATED = "Prefill router target activated"
@@ -39,6 +40,16 @@ class Expectation:
     @property
     def disaggregated(self) -> bool:
         return self.workers.get("prefill", 0) > 0
+
+    def describe(self) -> str:
+        """One line for ``--dry-run``: what the frontend must see besides the 200."""
+        seen = ", ".join(f"{n} {kind}" for kind, n in sorted(self.workers.items()))
+        text = f"the frontend sees {seen or 'no worker'}"
+        if self.kv_routed:
+            text += " (KV router: each registered in /metrics)"
+        if self.disaggregated:
+            text += "; prefill router activated (frontend log)"
+        return text
 
     def router_counts(self) -> dict[str, int]:
         """The same counts under the KV router's worker types (aggregated is ``decode``)."""
@@ -128,3 +139,13 @@ class FrontendGate:
             why.append("prefill router not active")
         self.waiting_for = why
         return not why
+
+
+def frontend_gate(children) -> FrontendGate | None:
+    """The gate for a list of launch ``Child``-like objects (``name``, ``role``, ``argv``,
+    ``env``): every planned worker, routed the way the frontend's argv or env says."""
+    fe = next((c for c in children if c.role == "frontend"), None)
+    if fe is None:
+        return None
+    mode = opt_value(fe.argv, "--router-mode") or fe.env.get("DYN_ROUTER_MODE")
+    return FrontendGate(expectation((c.role for c in children), mode), frontend=fe.name)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TextIO
 
 from hicachectl.errors import PreflightError
-from hicachectl.launch import environ, preflight, rehearsal_model, rundir
+from hicachectl.launch import environ, frontend_view, preflight, rehearsal_model, rundir
 from hicachectl.launch.specs import Child, Settings, build_children
 from hicachectl.models import Plan
 
@@ -58,7 +58,9 @@ def dry_run_text(children: list[Child], user_env: Mapping[str, str], s: Settings
         if c.ports:
             lines.append("ports: " + " ".join(f"{u.label}={u.host}:{u.port}" for u in c.ports))
         if c.probe:
-            lines.append(f"ready when: GET {c.probe[1]} says ready")
+            gate = frontend_view.frontend_gate(children) if c.role == "frontend" else None
+            also = f" and {gate.expect.describe()}" if gate else ""
+            lines.append(f"ready when: GET {c.probe[1]} says ready{also}")
         for note in c.notes:
             lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from hicachectl.errors import HicacheError
 from hicachectl.launch import frontend_view, process, readiness, rundir
 from hicachectl.launch.boot_report import BootWatch
 from hicachectl.launch.logs import ConsolePrinter
-from hicachectl.launch.mocker import opt_value, worker_plan_for
+from hicachectl.launch.mocker import worker_plan_for
 from hicachectl.launch.specs import Child, Settings
 from hicachectl.launch.supervisor import Outcome, Supervisor
 from hicachectl.models import Plan
@@ -107,7 +107,7 @@ def supervise(
         return proc
 
     urls = {c.name: c.probe for c in children if c.probe is not None}
-    gate = frontend_gate(children)
+    gate = frontend_view.frontend_gate(children)
 
     def on_line(name: str, text: str) -> list[str]:
         if gate is not None:
@@ -140,16 +140,6 @@ def supervise(
             err.write(f"hicachectl: the frontend does not see: {', '.join(gate.waiting_for)}\n")
     _verdict(outcome, sup, by_name, printer, err)
     return outcome.code
-
-
-def frontend_gate(children: list[Child]) -> frontend_view.FrontendGate | None:
-    """What the frontend must see before the deployment is ready: every planned worker."""
-    fe = next((c for c in children if c.role == "frontend"), None)
-    if fe is None:
-        return None
-    mode = opt_value(fe.argv, "--router-mode") or fe.env.get("DYN_ROUTER_MODE")
-    expect = frontend_view.expectation((c.role for c in children), mode)
-    return frontend_view.FrontendGate(expect, frontend=fe.name)
 
 
 def _spec(plan: Plan, name: str):
