@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 from hicachectl.errors import InputError, format_validation_error, where
 from hicachectl.models import GPU, HardwareSnapshot, HostMemory
-from hicachectl.probe_cgroup import read_cgroups
 
 # --------------------------------------------------------------------------- small readers
 
@@ -72,6 +70,8 @@ def _shm(dev_root: Path) -> tuple[int | None, int | None]:
 
 
 def _hostname(proc_root: Path) -> str:
+    import socket
+
     return _read(proc_root / "sys" / "kernel" / "hostname") or socket.gethostname()
 
 
@@ -169,6 +169,8 @@ def probe(
     except (OSError, KeyError, ValueError) as exc:
         total = available = 0
         notes.append(f"cannot read host memory ({exc}): host DRAM reported as 0")
+    from hicachectl.probe_cgroup import read_cgroups
+
     cg = read_cgroups(proc, sysr)
     notes.extend(cg.notes)
     if cg.version is None and not cg.notes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 SUPPRESS = "==SUPPRESS=="
@@ -136,7 +136,7 @@ def _flag(d: dict) -> Flag:
 @cache
 def load_table(name: str) -> FlagTable:
     """Load ``hicachectl/data/flags/<name>.json`` (e.g. ``sglang-0.5.23``)."""
-    text = resources.files("hicachectl.data").joinpath("flags", f"{name}.json").read_text("utf-8")
+    text = (Path(__file__).parent.parent / "data" / "flags" / f"{name}.json").read_text("utf-8")
     raw = json.loads(text)
     pkg = raw.get("package") or {}
     return FlagTable(
