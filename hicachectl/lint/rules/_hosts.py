@@ -77,10 +77,47 @@ def _deployments(ctx: FileContext) -> list[list[CommandView]]:
             continue
         rest: list[CommandView] = []
         for members in fences.values():
-            complete = any(v.is_frontend for v in members) and any(v.is_worker for v in members)
-            (out.append(members) if complete else rest.extend(members))
-        if rest:
-            out.append(rest)
+            (out.append(members) if _complete(members) else rest.extend(members))
+        # One-sided fences under one Markdown section (a `#`/`##` heading) that together
+        # hold a frontend and a worker are that section's example; the others are steps of
+        # one walkthrough and are read together.
+        sections: dict[int, list[CommandView]] = {}
+        for v in rest:
+            sections.setdefault(_section(ctx, v), []).append(v)
+        leftover: list[CommandView] = []
+        for members in sections.values():
+            (out.append(members) if _complete(members) else leftover.extend(members))
+        if leftover:
+            out.append(leftover)
+    return out
+
+
+def _complete(views: list[CommandView]) -> bool:
+    return any(v.is_frontend for v in views) and any(v.is_worker for v in views)
+
+
+def _section(ctx: FileContext, v: CommandView) -> int:
+    """Line of the last level-1/2 Markdown heading above the command's fence (0: none)."""
+    if v.cmd.host_format != "markdown":
+        return 0
+    heads = ctx.memo("md_headings", lambda: _headings(ctx.extraction.lines))
+    i = bisect.bisect_right(heads, v.cmd.context.get("fence_line") or v.cmd.span.line)
+    return heads[i - 1] if i else 0
+
+
+def _headings(lines: list[str]) -> list[int]:
+    """1-based lines of `#` and `##` headings outside fenced code blocks."""
+    out, fence = [], ""
+    for n, line in enumerate(lines, 1):
+        stripped = line.lstrip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        elif line.startswith(("# ", "## ")):
+            out.append(n)
     return out
 
 
