@@ -193,7 +193,21 @@ def test_launch_chat_and_sigint(dynamo_python, tmp_path, topology, served, own_m
             assert "--router-mode kv" in " ".join(
                 next(c for c in children if c["name"] == "frontend")["argv"]
             )
-        content = chat(http, served)
+        # ready means the frontend sees every planned worker: both replicas, prefill and decode
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{http}/v1/models/{served.replace('/', '%2F')}/ready", timeout=5
+        ) as resp:
+            seen = json.loads(resp.read())["namespaces"]["dynamo"]["worker_types"]
+        planned = {"aggregated": topology["workers"]} if topology["workers"] else {}
+        planned.update(
+            {
+                k: topology[f"{k}_workers"]
+                for k in ("prefill", "decode")
+                if topology.get(f"{k}_workers")
+            }
+        )
+        assert {k: v["workers"] for k, v in seen.items()} == planned
+        content = chat(http, served)  # at once: no retry
         assert re.fullmatch(r"(\w+)( \w+)*", content), content
         curl = next(line for line in launch.out if line.startswith("curl -s"))
         assert f"http://127.0.0.1:{http}/v1/chat/completions" in curl
