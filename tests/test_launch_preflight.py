@@ -98,7 +98,16 @@ def test_etcd_reachability():
     with socket.socket() as srv:
         srv.bind(("127.0.0.1", 0))
         srv.listen()
-        assert preflight.etcd_problems(f"http://127.0.0.1:{srv.getsockname()[1]}") == []
+        live = f"http://127.0.0.1:{srv.getsockname()[1]}"
+        assert preflight.etcd_problems(live) == []
+        # one member of a cluster down: the client fails over, so no problem
+        assert preflight.etcd_problems(f"http://127.0.0.1:{port}, {live}") == []
+    (other,) = free_ports(1)
+    both = preflight.etcd_problems(f"127.0.0.1:{port},127.0.0.1:{other}")
+    assert [p.split(":")[0:2] for p in both] == [
+        ["etcd 127.0.0.1", f"{port}"],
+        ["etcd 127.0.0.1", f"{other}"],
+    ]
 
 
 def test_host_budget_on_a_fresh_probe():

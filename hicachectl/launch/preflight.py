@@ -119,6 +119,8 @@ def module_problems(python: str, modules: Sequence[str], timeout: float = 30.0) 
 
 
 def etcd_problems(endpoints: str, timeout: float = 1.0) -> list[str]:
+    """An etcd cluster serves while any of its endpoints does (the client fails over), so
+    only all of ``$ETCD_ENDPOINTS`` refusing is a problem; then each one is named."""
     problems = []
     for url in [e.strip() for e in endpoints.split(",") if e.strip()]:
         parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -127,6 +129,8 @@ def etcd_problems(endpoints: str, timeout: float = 1.0) -> list[str]:
             socket.create_connection((host, port), timeout=timeout).close()
         except OSError as exc:
             problems.append(f"etcd {url}: not reachable ({exc.strerror or exc})")
+        else:
+            return []
     return problems
 
 
