@@ -8,6 +8,8 @@ launcher the parser does not know) and holding the parser's and resolver's resul
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -119,13 +121,26 @@ class FileContext:
         Returns the parse and the dests that got a stand-in."""
         texts = [t.text for t in cmd.tokens]
         dests: set[str] = set()
+        carried: list = []  # ambiguous options: reported, then read past
         for _ in range(16):  # one re-parse per unknown value argparse trips over
             p = parsed.fatal
-            if p is None or p.code not in ("invalid-type", "invalid-choice"):
+            if p is None or p.code not in ("invalid-type", "invalid-choice", "ambiguous"):
                 break
             i = p.token_index
             if i is None or i >= len(texts):
                 break
+            if p.code == "ambiguous":
+                # argparse stops at an ambiguous option before it lists unknown ones; read on
+                # with the first candidate so those are reported in the same run.  The view
+                # stays unsound (the ambiguity is kept), so no rule trusts the values.
+                m = _AMBIGUOUS.match(p.message)
+                opt = texts[i].split("=", 1)[0]
+                if m is None or m.group(1) != opt:
+                    break
+                texts[i] = m.group(2) + texts[i][len(opt) :]
+                carried.append(p)
+                parsed = self._parse(cmd, texts)
+                continue
             inline = texts[i].startswith("-") and "=" in texts[i]
             j = i if inline else i + 1
             if j >= len(texts) or not _unknown_token(cmd, cmd.tokens[j]):
@@ -137,6 +152,8 @@ class FileContext:
             texts[j] = f"{texts[i].split('=', 1)[0]}={value}" if inline else value
             dests.add(flag.dest)
             parsed = self._parse(cmd, texts)
+        if carried:
+            parsed = dataclasses.replace(parsed, problems=carried + list(parsed.problems))
         return parsed, frozenset(dests)
 
     def _config_view(self, cmd: Command) -> CommandView | None:
@@ -192,6 +209,7 @@ def _flag_for(parsed: ParsedCommand, opt: str):
     return None
 
 
+_AMBIGUOUS = re.compile(r"ambiguous option: (--[^\s=]+)(?:=\S*)? could match (--[^\s,]+)")
 _NEUTRAL = {"int": "1", "human_readable_int": "1", "nullable_int": "1", "float": "0.5",
             "nullable_float": "0.5", "loads": "{}", "json_list_type": "[]"}  # fmt: skip
 
