@@ -142,3 +142,16 @@ def test_a_child_that_cannot_start_stops_the_others(tmp_path):
     assert frontend["name"] == "frontend"
     with pytest.raises(ProcessLookupError):
         os.killpg(frontend["pgid"], 0)
+
+
+def test_a_frontend_that_sees_one_replica_of_two_is_not_ready(tmp_path):
+    (http,) = free_ports(1)
+    plan = make_plan(http_port=http, workers=2, relocate_ports=True)
+    s, kids = _stand_ins(tmp_path, plan)  # the frontend's /ready counts 1 aggregated worker
+    err = io.StringIO()
+    code = supervise(
+        plan, kids, s, quiet=True, ready_timeout=1.5, grace=2, out=io.StringIO(), err=err
+    )
+    assert code == 1
+    assert "not ready after 1.5 s: frontend" in err.getvalue()
+    assert "hicachectl: the frontend does not see: aggregated 1/2" in err.getvalue()
