@@ -280,3 +280,15 @@ def test_folded_block_scalar_is_read_as_written_with_a_note():
     (cmd,) = ex.commands
     assert _tok(cmd, "--tp").span == Span(10, 11, 10, 14)
     assert any("folded block scalar" in n and "line 8" in n for n in ex.notes)
+
+
+def test_merge_conflict_marker_is_named_at_its_line():
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: engine\n"
+        "spec:\n  containers:\n"
+        "<<<<<<< HEAD\n    - name: a\n=======\n    - name: b\n>>>>>>> feature\n"
+    )
+    ex = extract("pod.yaml", text.encode())
+    assert any(
+        "pod.yaml" in n and "line 7:" in n and "merge conflict marker" in n for n in ex.notes
+    ), ex.notes

@@ -30,6 +30,8 @@ _SGLANG_HEAD = re.compile(
     rb"^(model[-_]path|enable[-_]hierarchical[-_]cache|hicache[-_][a-z_-]+)\s*:", re.M
 )
 _BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+# A git merge conflict left in the file (`<<<<<<< HEAD` ... `>>>>>>> branch`).
+_CONFLICT = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.M)
 
 
 class YamlTooBig(Exception):
@@ -137,6 +139,10 @@ def load_documents(text: str) -> tuple[list[YNode], list[str]]:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        conflict = _CONFLICT.search(text)
+        if conflict is not None:  # the usual cause, and PyYAML reports it a line late
+            where = f"line {text.count(chr(10), 0, conflict.start()) + 1}: "
+            what = "an unresolved merge conflict marker"
         problems.append(f"{where}invalid YAML ({what}); documents after it were not read")
     return docs, problems
 
