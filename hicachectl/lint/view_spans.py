@@ -42,7 +42,9 @@ class SpanLookup:
 
     def config_key_span(self, index: int | None, message: str) -> Span | None:
         tok = self.token(index)
-        source = (self.cmd.context.get("config_sources") or {}).get(tok.text) if tok else None
+        path = tok.text.split("=", 1)[1] if tok and tok.text.startswith("--config=") else None
+        sources = self.cmd.context.get("config_sources") or {}
+        source = sources.get(path or tok.text) if tok else None
         if source is None:
             return None
         cm, _, key = source.rpartition("/")
@@ -76,9 +78,17 @@ class SpanLookup:
         idx = self.explicit_index(dest)
         if idx is None:
             return self.head_span
-        if idx < 0:
-            cfg = self.explicit_index("config")
-            return self.span_of("config") if cfg is not None and cfg >= 0 else self.head_span
+        if idx < 0:  # set by the --config file: its key when the file is in this manifest
+            texts = [t.text for t in self.cmd.tokens]
+            at = next(
+                (i for i, t in enumerate(texts) if t == "--config" or t.startswith("--config=")),
+                None,
+            )
+            if at is None:
+                return self.head_span
+            path = at + 1 if texts[at] == "--config" else at
+            key = self.config_key_span(path, self.flag_name(dest))
+            return key or self.token_span(path)
         tok = self.token(idx)
         if tok is None:
             return self.head_span
