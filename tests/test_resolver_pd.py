@@ -43,12 +43,17 @@ def test_decode_radix_with_dp_attention_warns_first(ver):
 
 @BOTH
 def test_decode_radix_incompatibilities(ver):
+    # Only 0.5.21 refuses speculative decoding with the decode radix cache (DSPARK excepted).
     res = run(ver, **DECODE_RADIX, speculative_algorithm="EAGLE")
-    assert err(res) == (
-        "ValueError",
-        "--disaggregation-decode-enable-radix-cache is incompatible with speculative decoding "
-        "(--speculative-algorithm EAGLE)",
-    )
+    if ver == OLD:
+        assert err(res) == (
+            "ValueError",
+            "--disaggregation-decode-enable-radix-cache is incompatible with speculative "
+            "decoding (--speculative-algorithm EAGLE)",
+        )
+    else:
+        ok(res)
+    ok(run(ver, **DECODE_RADIX, speculative_algorithm="DSPARK"))
     res = run(ver, **DECODE_RADIX, disaggregation_transfer_backend="fake")
     assert err(res) == ("ValueError", M.DECODE_RADIX_FAKE)
 
@@ -202,9 +207,30 @@ def test_prefill_dcp_warning(ver):
 
 
 @BOTH
-def test_decode_dcp_requires_chunk_cache(ver):
-    res = run(ver, "mla", **DECODE_RADIX, dcp_size=2)
-    assert err(res) == ("ValueError", M.DECODE_DCP_RADIX)
+def test_decode_dcp_transfer_backends(ver):
+    # 0.5.23 added mori and ascend to the transfer backends a DCP decode server accepts.
+    res = run(ver, "mla", **DECODE_RADIX, dcp_size=2, disaggregation_transfer_backend="ascend")
+    if ver == OLD:
+        assert err(res) == (
+            "ValueError",
+            "PD decode DCP requires --disaggregation-transfer-backend mooncake, nixl, or fake "
+            "for synthetic benchmarking, got 'ascend'.",
+        )
+    else:
+        ok(res)
+    # The decode radix cache is allowed with DCP (no chunk-cache requirement in either release).
+    ok(run(ver, "mla", **DECODE_RADIX, dcp_size=2))
+
+
+@BOTH
+def test_threshold_checked_outside_decode_mode(ver):
+    res = run(ver, disaggregation_decode_host_receive_threshold=1.5)
+    assert err(res) == ("ValueError", M.THRESHOLD_RANGE)
+    # The host_pool backup is declared whatever the mode; 0.5.23 then refuses it off decode.
+    res = run(ver, disaggregation_decode_host_receive_threshold=0.5)
+    assert res.resolved["disaggregation_decode_retraction_backup"] == "host_pool"
+    res = run(ver, disaggregation_decode_host_receive_threshold=0.5, enable_hisparse=True)
+    assert err(res) == ("ValueError", M.HOST_RECEIVE_UNSUPPORTED)
 
 
 # ------------------------------------------------------------------ linker (E14)
@@ -300,16 +326,18 @@ def test_lmcache_block(ver):
     ok(run(ver, **lm))
 
 
-def test_prefill_complete_policy_is_a_note_on_0523():
-    res = ok(
-        run(
-            NEW,
-            **HC,
-            disaggregation_mode="prefill",
-            disaggregation_decode_allocation_policy="prefill_complete",
-        )
+def test_prefill_complete_policy_on_0523():
+    res = run(
+        NEW,
+        **HC,
+        disaggregation_mode="prefill",
+        disaggregation_decode_allocation_policy="prefill_complete",
     )
-    assert any("E21" in n for n in res.notes)
+    assert err(res) == (
+        "ValueError",
+        "--disaggregation-decode-allocation-policy prefill_complete does not yet support "
+        "prefill HiCache other than L2 write_back",
+    )
     res = ok(
         run(
             NEW,
@@ -319,7 +347,11 @@ def test_prefill_complete_policy_is_a_note_on_0523():
             disaggregation_decode_allocation_policy="prefill_complete",
         )
     )
-    assert not any("E21" in n for n in res.notes)
+    assert res.resolved["optimistic_prefill_attempts"] == 1
+    res = run(NEW, disaggregation_decode_allocation_policy="prefill_complete", tp_size=2)
+    assert err(res)[1].endswith(
+        "support aggregated serving, attention tensor parallelism greater than one"
+    )
 
 
 @BOTH

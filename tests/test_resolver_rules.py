@@ -213,23 +213,36 @@ def test_unified_memory_layout_0523_only():
 
 @BOTH
 def test_page_major_backend_check(ver):
+    # The allow-list depends on the model: MHA and MLA pools differ.
     res = run(ver, "mha", **HC, enable_unified_memory=True, attention_backend="torch_native")
-    allowed = M.PAGE_MAJOR_ALLOWED[ver]
-    assert err(res) == ("AssertionError", M.page_major(ver, ["torch_native"], allowed))
+    assert err(res) == ("AssertionError", M.page_major(ver, ["torch_native"], M.PAGE_MAJOR_MHA))
+    res = run(ver, "mla", **HC, enable_unified_memory=True, attention_backend="torch_native")
+    want = M.page_major(ver, ["torch_native"], M.PAGE_MAJOR_MLA[ver])
+    assert err(res) == ("AssertionError", want)
     res = run(
         ver,
+        "mha",
         enable_unified_memory=True,
         attention_backend="triton",
         decode_attention_backend="aiter",
     )
     assert "['aiter', 'triton']" in err(res)[1]
-    ok(run(ver, **HC, enable_unified_memory=True, attention_backend="fa3"))
-    res = ok(run(ver, **HC, enable_unified_memory=True))
+    ok(run(ver, "mha", **HC, enable_unified_memory=True, attention_backend="trtllm_mha"))
+    ok(run(ver, "mla", **HC, enable_unified_memory=True, attention_backend="flashmla"))
+    res = ok(run(ver, "mha", **HC, enable_unified_memory=True))
     assert any("page-major" in n for n in res.notes)
+    res = ok(run(ver, None, **HC, enable_unified_memory=True, attention_backend="fa3"))
+    assert any("model unknown" in n for n in res.notes)
+
+
+@BOTH
+def test_page_major_without_unified_memory_is_refused(ver):
+    res = run(ver, "mha", enable_page_major_kv_layout=True, attention_backend="triton")
+    assert err(res) == ("AssertionError", M.PAGE_MAJOR_NEEDS_UNIFIED)
 
 
 def test_page_major_texts_differ_by_version():
-    assert "tokenspeed_mla" in M.page_major(OLD, ["x"], M.PAGE_MAJOR_ALLOWED[OLD])
-    assert M.page_major(NEW, ["torch_native"], M.PAGE_MAJOR_ALLOWED[NEW]).endswith(
+    assert "tokenspeed_mla" in M.page_major(OLD, ["x"], M.PAGE_MAJOR_MLA[OLD])
+    assert M.page_major(NEW, ["torch_native"], M.PAGE_MAJOR_MLA[NEW]).endswith(
         "'trtllm_mla'] for this configuration. Pass a compatible --attention-backend."
     )

@@ -132,8 +132,12 @@ DCP_MHA = (
     "lives in MLATokenToKVPoolHost, and the MHA host pool has none."
 )
 DSA_DCP = "DSA DCP does not support HiSparse or HiCache."
+DSA_DCP_PD = "DSA DCP does not support PD disaggregation."
+DSA_DCP_TOPK = "DSA DCP requires --speculative-eagle-topk 1."
+DSA_KV_DTYPE = "DeepSeek DSA only supports bf16/bfloat16 or fp8_e4m3 kv_cache_dtype"
 
 # ----------------------------------------------------------------- linker
+LINKER_CONFIG = "--unified-cache-external-linker-config must be a JSON object."
 LINKER_MLA_DEDUP = "--enable-linker-mla-dedup requires the Mooncake linker."
 LINKER_HICACHE = (
     "--enable-unified-cache-external-linker and --enable-hierarchical-cache are mutually exclusive."
@@ -174,20 +178,18 @@ PREFILL_DCP = (
 )
 
 
-def decode_dcp_transfer(backend: str) -> str:
+def decode_dcp_transfer(backend: str | None, new: bool) -> str:
+    allowed = "mooncake, nixl, mori, ascend, or fake" if new else "mooncake, nixl, or fake"
     return (
-        "PD decode DCP requires --disaggregation-transfer-backend mooncake or nixl, got "
-        f"{backend!r}."
+        f"PD decode DCP requires --disaggregation-transfer-backend {allowed} for synthetic "
+        f"benchmarking, got {backend!r}."
     )
 
 
-DECODE_DCP_RADIX = (
-    "PD decode DCP currently requires chunk cache; --disaggregation-decode-enable-radix-cache "
-    "is not supported."
+PREFILL_COMPLETE = (
+    "--disaggregation-decode-allocation-policy prefill_complete does not yet support "
 )
-DECODE_DCP_HICACHE = (
-    "PD decode DCP currently requires chunk cache; --enable-hierarchical-cache is not supported."
-)
+HOST_RECEIVE_UNSUPPORTED = "Decode host receive does not yet support HiSparse or role switching"
 THRESHOLD_RANGE = "--disaggregation-decode-host-receive-threshold must be between 0 and 1"
 THRESHOLD_CPU_TENSOR = "Decode host KV buffering requires host_pool retraction"
 
@@ -249,11 +251,18 @@ UNIFIED_OFFLOAD_FILE = (
 )
 
 # Page-major KV layout (implied by --enable-unified-memory): allowed resolved backends.
-PAGE_MAJOR_ALLOWED = {
+PAGE_MAJOR_MLA = {
     OLD: ["cutedsl_mla", "fa3", "flashinfer", "flashmla", "tokenspeed_mla", "triton", "trtllm_mla"],
     NEW: ["cutedsl_mla", "fa3", "flashinfer", "flashmla", "triton", "trtllm_mla"],
 }
-PAGE_MAJOR_PLAIN_ALLOWED = ["triton"]
+PAGE_MAJOR_MHA = ["fa3", "fa4", "flashinfer", "triton", "trtllm_mha"]
+PAGE_MAJOR_ASYMMETRIC = ["fa3", "fa4", "triton"]  # 0.5.23: K/V rows of different widths
+PAGE_MAJOR_NEEDS_UNIFIED = (
+    "--enable-page-major-kv-layout without --enable-unified-memory is temporarily unsupported: "
+    "the strided MHA K/V views were removed and the static-pool page-major layout awaits its "
+    "per-layer-view reimplementation. Run with --enable-unified-memory, or drop "
+    "--enable-page-major-kv-layout."
+)
 
 
 def page_major(version: str, backends: list[str], allowed: list[str]) -> str:

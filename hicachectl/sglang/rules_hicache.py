@@ -60,18 +60,22 @@ def _linker(ctx: Ctx) -> bool:
     """The unified-cache external linker block; True when it ends handle_hicache."""
     v = ctx.v
     linker = v.get("enable_unified_cache_external_linker")
+    config = v.get("unified_cache_external_linker_config")
+    if ctx.new and config is not None and not isinstance(config, dict):
+        ctx.fail("E14", M.LINKER_CONFIG)
     if v.get("enable_linker_mla_dedup") and (
         not linker or v.get("unified_cache_external_linker_backend") != "mooncake"
     ):
         ctx.fail("E14", M.LINKER_MLA_DEDUP)
     if not linker:
         return False
+    # 0.5.23 checks the radix cache first; 0.5.21 does not check it at all.
+    if ctx.new and (v.get("disable_radix_cache") or v.get("radix_cache_backend") is not None):
+        ctx.fail("E14", M.LINKER_RADIX)
     if ctx.hicache:
         ctx.fail("E14", M.LINKER_HICACHE)
     if v.get("hicache_storage_backend") is not None:
         ctx.fail("E14", M.LINKER_STORAGE)
-    if ctx.new and (v.get("disable_radix_cache") or v.get("radix_cache_backend") is not None):
-        ctx.fail("E14", M.LINKER_RADIX)
     return True
 
 

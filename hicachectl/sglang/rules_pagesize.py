@@ -31,9 +31,7 @@ def model_overrides(ctx: Ctx) -> None:
             ctx.set("attention_backend", "dsv4", "P-dsv4", M.dsv4_page(arch, 256), log=False)
             ctx.set("page_size", 256, "P-dsv4", M.dsv4_page(arch, 256))
         elif m.attention == "dsa":
-            ctx.set("page_size", 64, "P-dsa", M.dsa_page(64))
-            if (v.get("dcp_size") or 1) > 1 and (ctx.hicache or v.get("enable_hisparse")):
-                ctx.fail("E15", M.DSA_DCP)
+            _dsa(ctx)
         if ctx.hicache and arch.startswith(_STEP3P_PREFIXES):
             ctx.set("swa_full_tokens_ratio", 1.0, "R10", M.step3p_ratio(arch))
             ctx.set("disable_hybrid_swa_memory", True, "R10", M.step3p_hybrid(arch))
@@ -41,6 +39,32 @@ def model_overrides(ctx: Ctx) -> None:
             ctx.fail("E16", M.MINICPM_SALA)
     if ctx.hicache and v.get("enable_int8_mamba_checkpoint"):
         ctx.fail("E17", M.INT8_MAMBA)
+
+
+def _dsa(ctx: Ctx) -> None:
+    """DeepSeek DSA overrides: DCP refusals (0.5.23), page size 64, KV-cache dtype."""
+    v = ctx.v
+    if ctx.new and (v.get("dcp_size") or 1) > 1:  # before the page-size line, as in 0.5.23
+        if ctx.hicache or v.get("enable_hisparse"):
+            ctx.fail("E15", M.DSA_DCP)
+        if v.get("disaggregation_mode") not in (None, "null"):
+            ctx.fail("E15", M.DSA_DCP_PD)
+        if v.get("speculative_eagle_topk") not in (None, 1):
+            ctx.fail("E15", M.DSA_DCP_TOPK)
+    # 64 * the model's index_kpool in 0.5.23; configs without index_kpool (all released
+    # DSA models) pool 1.
+    ctx.set("page_size", 64, "P-dsa", M.dsa_page(64))
+    dtype = v.get("kv_cache_dtype")
+    if dtype == "auto":
+        if ctx.gpu_sm is None:
+            _gpu_note(ctx, "DeepSeek DSA default KV-cache dtype (bfloat16 before SM100)")
+            return
+        dtype = "fp8_e4m3" if ctx.gpu_sm >= 100 else "bfloat16"
+    if dtype == "bf16":
+        dtype = "bfloat16"
+    if dtype not in ("bfloat16", "fp8_e4m3"):
+        ctx.fail("P-dsa", M.DSA_KV_DTYPE, "AssertionError")
+    ctx.set("kv_cache_dtype", dtype, "P-dsa")
 
 
 def _uses(ctx: Ctx, backend: str, *fields: str) -> bool:

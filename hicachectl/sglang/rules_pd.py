@@ -17,20 +17,30 @@ def handle_pd_disaggregation(ctx: Ctx) -> None:
         ctx.set("disaggregation_ib_device", None, "PD-tcp")
     mode = v.get("disaggregation_mode")
     dcp = v.get("dcp_size") or 1
-    if mode == "prefill" and dcp > 1:
-        ctx.log(M.PREFILL_DCP)
-    if mode == "decode" and dcp > 1:
-        backend = v.get("disaggregation_transfer_backend")
-        if backend not in ("mooncake", "nixl"):
-            ctx.fail("PD-dcp", M.decode_dcp_transfer(backend))
-        if v.get("disaggregation_decode_enable_radix_cache"):
-            ctx.fail("PD-dcp", M.DECODE_DCP_RADIX)
-        if ctx.hicache:
-            ctx.fail("PD-dcp", M.DECODE_DCP_HICACHE)
-    if mode == "decode":
-        _decode(ctx)
     if ctx.new and v.get("disaggregation_decode_allocation_policy") == "prefill_complete":
         _prefill_complete(ctx, mode)
+        if mode == "prefill" and v.get("optimistic_prefill_attempts") == 0:
+            ctx.set("optimistic_prefill_attempts", 1, "E21")
+    if mode == "prefill" and dcp > 1:
+        ctx.log(M.PREFILL_DCP)
+    # The receive threshold is checked and applied whatever the mode (not only on decode).
+    threshold = v.get("disaggregation_decode_host_receive_threshold")
+    if threshold is not None and not 0 <= threshold <= 1:
+        ctx.fail("E22", M.THRESHOLD_RANGE)
+    if ctx.receive_active():
+        if v.get("enable_hisparse") or v.get("enable_pd_role_switch"):
+            ctx.fail("E22", M.HOST_RECEIVE_UNSUPPORTED)
+        if v.get("disaggregation_decode_retraction_backup") == "cpu_tensor":
+            ctx.fail("E22", M.THRESHOLD_CPU_TENSOR)
+        ctx.set("disaggregation_decode_retraction_backup", "host_pool", "R13")
+    if mode == "decode" and dcp > 1:
+        backend = v.get("disaggregation_transfer_backend")
+        allowed = ("mooncake", "nixl", "mori", "ascend", "fake") if ctx.new else (
+            "mooncake", "nixl", "fake")  # fmt: skip
+        if backend not in allowed:
+            ctx.fail("PD-dcp", M.decode_dcp_transfer(backend, ctx.new))
+    if mode == "decode":
+        _decode(ctx)
     elif mode == "prefill" and v.get("disaggregation_transfer_backend") == "fake":
         ctx.fail(
             "PD-fake",
@@ -41,18 +51,12 @@ def handle_pd_disaggregation(ctx: Ctx) -> None:
 
 def _decode(ctx: Ctx) -> None:
     v = ctx.v
-    threshold = v.get("disaggregation_decode_host_receive_threshold")
-    if threshold is not None and not 0 <= threshold <= 1:
-        ctx.fail("E22", M.THRESHOLD_RANGE)
-    receive = ctx.receive_active()
-    if receive and v.get("disaggregation_decode_retraction_backup") == "cpu_tensor":
-        ctx.fail("E22", M.THRESHOLD_CPU_TENSOR)
     if v.get("disaggregation_decode_enable_radix_cache"):
         if v.get("enable_hisparse"):
             ctx.fail("PD-radix", M.DECODE_RADIX_HISPARSE)
         if v.get("disaggregation_transfer_backend") == "fake":
             ctx.fail("PD-radix", M.DECODE_RADIX_FAKE)
-        if v.get("speculative_algorithm") is not None:
+        if not ctx.new and v.get("speculative_algorithm") not in (None, "DSPARK"):
             ctx.fail("PD-radix", M.decode_radix_spec(v["speculative_algorithm"]))
         if ctx.dp_attention():
             ctx.log(M.DECODE_RADIX_DP)
@@ -60,27 +64,39 @@ def _decode(ctx: Ctx) -> None:
     else:
         text = M.RADIX_DISABLED_DECODE if ctx.new else M.CHUNK_CACHE_DECODE
         ctx.set("disable_radix_cache", True, "R12", text)
-    if receive:
-        ctx.set("disaggregation_decode_retraction_backup", "host_pool", "R13")
 
 
 def _prefill_complete(ctx: Ctx, mode: str | None) -> None:
-    """E21 (0.5.23): SGLang refuses these combinations; its text is not in the reference."""
+    """E21 (0.5.23 only): what the ``prefill_complete`` allocation policy does not support yet."""
     v = ctx.v
-    decode_cache = mode == "decode" and (
-        ctx.hicache or v.get("disaggregation_decode_enable_radix_cache")
-    )
-    prefill_cache = (
+    missing = []
+    if mode not in ("prefill", "decode"):
+        missing.append("aggregated serving")
+    if v.get("disaggregation_transfer_backend") != "mooncake":
+        missing.append("transfer backends other than Mooncake")
+    if v.get("pp_size") != 1 or v.get("attn_cp_size", 1) != 1 or v.get("dcp_size") != 1:
+        missing.append("pipeline or attention context parallelism")
+    attn_dp = v.get("dp_size") if v.get("enable_dp_attention") else 1
+    if v.get("tp_size") != attn_dp:
+        missing.append("attention tensor parallelism greater than one")
+    if v.get("enable_pdmux") or v.get("decoupled_spec_role", "null") != "null":
+        missing.append("PD multiplexing or decoupled speculation")
+    if v.get("enable_pd_role_switch"):
+        missing.append("runtime PD role switching")
+    if v.get("encoder_only") or v.get("language_only"):
+        missing.append("encoder disaggregation")
+    if v.get("enable_hisparse"):
+        missing.append("HiSparse")
+    if v.get("disaggregation_decode_host_receive_threshold", 1.0) < 1:
+        missing.append("decode host KV buffering")
+    if mode == "decode" and (v.get("disaggregation_decode_enable_radix_cache") or ctx.hicache):
+        missing.append("decode radix cache or decode HiCache")
+    if (
         mode == "prefill"
         and ctx.hicache
-        and not (
-            v.get("hicache_storage_backend") is None
-            and v.get("hicache_write_policy") == "write_back"
-        )
-    )
-    if decode_cache or prefill_cache:
-        ctx.note(
-            "--disaggregation-decode-allocation-policy prefill_complete: SGLang 0.5.23 refuses "
-            "decode radix cache / decode HiCache and prefill HiCache other than L2 write_back "
-            "(E21); the exact message is not reproduced, so no error is reported"
-        )
+        and (v.get("hicache_storage_backend") is not None
+             or v.get("hicache_write_policy") != "write_back")
+    ):  # fmt: skip
+        missing.append("prefill HiCache other than L2 write_back")
+    if missing:
+        ctx.fail("E21", M.PREFILL_COMPLETE + ", ".join(missing))
