@@ -134,3 +134,83 @@ def test_absolute_path_names_fall_back_to_the_model_list():
     assert check({"frontend"}) == {"frontend"}
     answers["http://127.0.0.1:8000/v1/models"] = (200, {"object": "list", "data": []})
     assert check({"frontend"}) == set()
+
+
+def _raw_server(reply: bytes, *, close: bool):
+    """One-connection-at-a-time socket server that answers every request with ``reply``."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    requests = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            requests.append(conn.recv(4096))
+            conn.sendall(reply)
+            if close:
+                conn.close()
+            else:
+                threading.Timer(5, conn.close).start()  # keeps it open past the probe
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, requests
+
+
+def test_plain_socket_probe_reads_whole_answers():
+    from hicachectl.launch.http_probe import http_get
+
+    body = json.dumps(FRONTEND_READY).encode()
+    # a server that keeps the connection open: Content-Length ends the read
+    srv, requests = _raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body), close=False
+    )
+    try:
+        port = srv.getsockname()[1]
+        url = readiness.frontend_ready_url("127.0.0.1", port, "Qwen/Qwen3")
+        assert http_get(url, 2.0) == (200, body)
+        assert requests[0].startswith(b"GET /v1/models/Qwen%2FQwen3/ready HTTP/1.0\r\n")
+        assert b"Host: 127.0.0.1:%d\r\n" % port in requests[0]
+    finally:
+        srv.close()
+    # close-delimited body (no Content-Length), a 503 with its JSON
+    srv, _ = _raw_server(b'HTTP/1.0 503 Service Unavailable\r\n\r\n{"ready":false}', close=True)
+    try:
+        port = srv.getsockname()[1]
+        assert readiness.http_get_json(f"http://127.0.0.1:{port}/x") == (503, {"ready": False})
+        assert readiness.http_get_text(f"http://127.0.0.1:{port}/metrics") == ""  # not 200
+    finally:
+        srv.close()
+    srv, _ = _raw_server(b"SSH-2.0-OpenSSH_9.6\r\n", close=True)  # not HTTP
+    try:
+        assert readiness.http_get_json(f"http://127.0.0.1:{srv.getsockname()[1]}/") == (0, None)
+    finally:
+        srv.close()
+
+
+def test_plain_socket_probe_gives_up_on_a_silent_server():
+    import socket
+    import time
+
+    from hicachectl.launch.http_probe import http_get
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()  # accepts (backlog) but never answers
+        t0 = time.monotonic()
+        assert readiness.http_get_json(f"http://127.0.0.1:{srv.getsockname()[1]}/", 0.2) == (
+            0,
+            None,
+        )
+        assert time.monotonic() - t0 < 1.0
+    try:
+        http_get("https://127.0.0.1/", 0.1)
+    except ValueError as exc:
+        assert "not an http URL" in str(exc)
+    else:
+        raise AssertionError("https accepted")

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from hicachectl.launch.bootcheck import strip_ansi
 from hicachectl.launch.frontend_view import FrontendGate
+from hicachectl.launch.http_probe import http_get
 
 PROBE_TIMEOUT = 0.5
 POLL_MIN, POLL_MAX = 0.025, 0.5
@@ -45,14 +46,8 @@ def _connect_host(bind_host: str) -> str:
 
 def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict | None]:
     """(status, parsed JSON body or None); (0, None) when nothing answers."""
-    import urllib.error  # here: ~20 ms of imports (http, email, ssl) off the path to spawning
-    import urllib.request
-
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
-            status, body = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read() or b""
+        status, body = http_get(url, timeout)
     except (OSError, ValueError):
         return 0, None
     try:
@@ -64,13 +59,11 @@ def http_get_json(url: str, timeout: float = PROBE_TIMEOUT) -> tuple[int, dict |
 
 def http_get_text(url: str, timeout: float = PROBE_TIMEOUT) -> str:
     """The body as text ('' when nothing answers or the status is not 200)."""
-    import urllib.request
-
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - http only
-            return resp.read().decode("utf-8", "replace") if resp.status == 200 else ""
+        status, body = http_get(url, timeout)
     except (OSError, ValueError):
         return ""
+    return body.decode("utf-8", "replace") if status == 200 else ""
 
 
 def frontend_is_ready(status: int, body: dict | None) -> bool:
