@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-# A documentation placeholder such as `<model_path>` or `<master-ip>:50051`.  Bash would read
-# it as two redirections (`< model_path`, then `>` swallowing the next word); every runbook
-# means "put your value here".  The parse copy turns its brackets into word characters and
+# A documentation placeholder such as `<model_path>`, `<path/to/model>` or `<host:port>`.
+# Bash would read it as two redirections (`< model_path`, then `>` swallowing the next
+# word); every runbook means "put your value here".  The parse copy turns its brackets into word characters and
 # the token's value is unknown.
-PLACEHOLDER = re.compile(r"(?:(?<=[\s=:/,'\"@])|^)<[A-Za-z][A-Za-z0-9_.\-]*>(?![>&(])", re.M)
+PLACEHOLDER = re.compile(r"(?:(?<=[\s=:/,'\"@])|^)<[A-Za-z][A-Za-z0-9_.:/\-]*>(?![>&(])", re.M)
 # tree-sitter-bash reads a word such as `--port=8000` that starts a command as an assignment
 # to a variable named `--port`; bash needs a valid name, so such a word is an argument.
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
