@@ -179,6 +179,11 @@ def main() -> int:
         f"median start-up until the children are started (Python, CLI, plan, pre-flight): "
         f"{statistics.median(spawn):.3f} s"
     )
+    after = statistics.median(r - sp for r, sp in zip(tool, spawn, strict=True))
+    print(
+        f"median from the children's start to ready: hicachectl {after:.3f} s, by hand {h:.3f} s "
+        f"(launch's own part once the children run: {after / h:.2f}x)"
+    )
     print(f"median teardown after SIGINT: {d:.3f} s (target < 2 s)")
     return 0
 
