@@ -160,3 +160,20 @@ def test_gate_from_the_launch_children_and_the_dry_run_line(tmp_path):
     kids = [replace(c, argv=c.argv[:3], env={"DYN_ROUTER_MODE": "kv"}) if c.role == "frontend"
             else c for c in kids]  # fmt: skip
     assert frontend_gate(kids).expect.kv_routed
+
+
+def test_dyn_log_that_hides_the_activation_line_is_not_waited_for():
+    from hicachectl.launch.frontend_view import logs_at_info
+
+    assert logs_at_info(None) and logs_at_info("debug") and logs_at_info("INFO")
+    assert not logs_at_info("warn") and not logs_at_info("error")
+    assert logs_at_info("warn,dynamo_llm=info")  # a directive for the target's crate
+    assert logs_at_info("warn,dynamo_llm::kv_router=debug")
+    assert not logs_at_info("info,dynamo_llm::kv_router=warn")
+    assert not logs_at_info("info,dynamo_llm=debug,dynamo_llm::kv_router=error")
+    assert logs_at_info("info,dynamo_runtime=warn")  # another target: default applies
+    quiet = expectation(["frontend", "prefill", "decode"], "kv", "warn")
+    gate = FrontendGate(quiet)
+    assert gate.check(PD_READY, lambda: METRICS_BOTH)  # the KV router counts still apply
+    assert not gate.check(PD_READY, lambda: METRICS_DECODE_ONLY)
+    assert "prefill router activated" not in quiet.describe()

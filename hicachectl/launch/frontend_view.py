@@ -12,7 +12,8 @@ So the frontend counts as ready only when, besides that 200:
   (``dynamo_component_router_worker_registered{worker_type=…,router_worker_id=…} 1``; the
   router files aggregated workers under ``decode``), which is when it can route to them;
 * disaggregated: the frontend has logged ``Prefill router target activated`` (the prefill
-  router takes requests only from then on; the round-robin one has no metric to show it).
+  router takes requests only from then on; the round-robin one has no metric to show it),
+  unless its ``DYN_LOG`` hides that INFO line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from hicachectl.launch.bootcheck import strip_ansi
 from hicachectl.launch.mocker import opt_value
 
 REGISTERED = "dynamo_component_router_worker_registered"
-ACTIVATED = "Prefill router target activated"
+ACTIVATED = "Prefill router target activated"  # an INFO line of this target:
+ACTIVATION_TARGET = "dynamo_llm::kv_router::prefill_router::activation"
+VERBOSE_ENOUGH = ("info", "debug", "trace")
 _SAMPLE = re.compile(r"^(?P<name>[A-Za-z_:][\w:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -36,10 +39,15 @@ class Expectation:
 
     workers: dict[str, int]  # "aggregated" | "prefill" | "decode" -> processes
     kv_routed: bool = False
+    logs_activation: bool = True  # the frontend's log level shows the activation line
 
     @property
     def disaggregated(self) -> bool:
         return self.workers.get("prefill", 0) > 0
+
+    @property
+    def waits_for_activation(self) -> bool:
+        return self.disaggregated and self.logs_activation
 
     def describe(self) -> str:
         """One line for ``--dry-run``: what the frontend must see besides the 200."""
@@ -47,7 +55,7 @@ class Expectation:
         text = f"the frontend sees {seen or 'no worker'}"
         if self.kv_routed:
             text += " (KV router: each registered in /metrics)"
-        if self.disaggregated:
+        if self.waits_for_activation:
             text += "; prefill router activated (frontend log)"
         return text
 
@@ -60,16 +68,41 @@ class Expectation:
         return out
 
 
-def expectation(roles: Iterable[str], router_mode: str | None) -> Expectation:
-    """From the children's roles (``worker``, ``prefill``, ``decode``; the frontend ignored)
-    and the frontend's router mode (``--router-mode`` or ``DYN_ROUTER_MODE``)."""
+def logs_at_info(dyn_log: str | None, target: str = ACTIVATION_TARGET) -> bool:
+    """Whether a frontend with ``DYN_LOG=dyn_log`` writes INFO lines of ``target``.
+    ``DYN_LOG`` is a tracing filter: ``level`` and ``target=level`` directives, comma-separated
+    (the longest matching target wins; unset means ``info``)."""
+    level, best = "info", -1
+    for directive in (dyn_log or "").split(","):
+        directive = directive.strip().lower()
+        if not directive:
+            continue
+        name, eq, value = directive.rpartition("=")
+        if not eq:
+            if best < 0:
+                level = directive
+        elif (target == name or target.startswith(name + "::")) and len(name) > best:
+            level, best = value, len(name)
+    return level in VERBOSE_ENOUGH
+
+
+def expectation(
+    roles: Iterable[str], router_mode: str | None, dyn_log: str | None = None
+) -> Expectation:
+    """From the children's roles (``worker``, ``prefill``, ``decode``; the frontend ignored),
+    the frontend's router mode (``--router-mode`` or ``DYN_ROUTER_MODE``) and its
+    ``DYN_LOG``."""
     counts: dict[str, int] = {}
     for role in roles:
         if role == "frontend":
             continue
         kind = "aggregated" if role == "worker" else role
         counts[kind] = counts.get(kind, 0) + 1
-    return Expectation(counts, kv_routed=(router_mode or "").strip().lower() == "kv")
+    return Expectation(
+        counts,
+        kv_routed=(router_mode or "").strip().lower() == "kv",
+        logs_activation=logs_at_info(dyn_log),
+    )
 
 
 def ready_body_counts(body: dict | None) -> dict[str, int]:
@@ -135,7 +168,7 @@ class FrontendGate:
         if not why and self.expect.kv_routed and metrics is not None:
             lacking = short_of(router_registered(metrics()), self.expect.router_counts())
             why += [f"KV router {note}" for note in lacking]
-        if not why and self.expect.disaggregated and not self.activated:
+        if not why and self.expect.waits_for_activation and not self.activated:
             why.append("prefill router not active")
         self.waiting_for = why
         return not why
@@ -148,4 +181,5 @@ def frontend_gate(children) -> FrontendGate | None:
     if fe is None:
         return None
     mode = opt_value(fe.argv, "--router-mode") or fe.env.get("DYN_ROUTER_MODE")
-    return FrontendGate(expectation((c.role for c in children), mode), frontend=fe.name)
+    expect = expectation((c.role for c in children), mode, fe.env.get("DYN_LOG"))
+    return FrontendGate(expect, frontend=fe.name)
