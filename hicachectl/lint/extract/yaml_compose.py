@@ -113,6 +113,27 @@ def _environment(node: YNode | None) -> tuple[dict[str, str], dict[str, Span]]:
     return env, spans
 
 
+def _reserved_gpus(svc: YNode) -> int | None:
+    """GPUs a service reserves (``deploy.resources.reservations.devices`` with the gpu
+    capability: ``device_ids`` or a numeric ``count``); None for ``all`` or no reservation."""
+    devices = svc.path("deploy", "resources", "reservations", "devices")
+    total = 0
+    for dev in devices.items() if devices is not None else []:
+        if dev.kind != "map":
+            continue
+        caps = dev.get("capabilities")
+        if caps is None or not any(c.kind == "str" and c.value == "gpu" for c in caps.items()):
+            continue
+        ids, count = dev.get("device_ids"), dev.get("count")
+        if ids is not None and ids.kind == "seq":
+            total += len(list(ids.items()))
+        elif count is not None and count.kind == "str" and count.value.isdigit():
+            total += int(count.value)
+        else:
+            return None  # `count: all` or unreadable: every GPU of the host
+    return total or None
+
+
 def extract_compose(doc: YNode, ex: Extraction) -> None:
     services = doc.get("services")
     for k, svc in services.value if services is not None and services.kind == "map" else []:
@@ -129,6 +150,9 @@ def extract_compose(doc: YNode, ex: Extraction) -> None:
         ) or compose_bytes(svc.text("mem_limit"))
         if mem:
             ctx["k8s_memory_limit_bytes"] = mem
+        gpus = _reserved_gpus(svc)
+        if gpus:
+            ctx["gpus"] = gpus
         entry, command = svc.get("entrypoint"), svc.get("command")
         words = _tokens(entry, ex.lines) + _tokens(command, ex.lines)
         if not words:
