@@ -16,7 +16,8 @@ as the recorder did and compare:
   resolver cannot know (it leaves the GPU default unset); both must then match exactly.
 * ``argparse_error`` records: the parser's fatal problem message equals ``error``.
 
-Log lines ignored: none.  The CPU-only lines (``The current platform does not support Intel
+The comparison itself lives in ``conformance_replay.check_record`` (shared with
+``test_oracle_resolve.py``).  Log lines ignored: none.  The CPU-only lines (``The current platform does not support Intel
 AMX, will fallback to torch_native backend.``) are outside the capture's keyword filter, so
 the records never contain them and the resolver never emits them.
 """
@@ -27,9 +28,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conformance_replay import check_record
 
 from hicachectl.modelspec import facts_from_config
-from hicachectl.sglang.resolver import resolve, resolve_values
 
 CONF = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 RECORDS = [json.loads(line) for line in (CONF / "resolve.jsonl").read_text().splitlines() if line]
@@ -39,25 +40,6 @@ MODELS = {
     for k, f in MODEL_FILES.items()
 }
 
-try:  # helper A's argparse-faithful parser
-    from hicachectl.sglang.argv import parse_command
-except ImportError:  # pragma: no cover - only while the parser is being written
-    parse_command = None
-
-
-def _parse(rec: dict):
-    tokens = [
-        "python",
-        "-m",
-        "sglang.launch_server",
-        "--model-path",
-        str(CONF / "models" / rec["model"]),
-        "--device",
-        "cpu",
-        *rec["argv"],
-    ]
-    return parse_command(tokens, sglang_version=rec["sglang_version"])
-
 
 def test_record_count():
     assert len(RECORDS) == 478
@@ -65,41 +47,4 @@ def test_record_count():
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
 def test_record(rec: dict):
-    if parse_command is None:
-        pytest.skip("hicachectl.sglang.argv not available yet")
-    parsed = _parse(rec)
-    if rec["outcome"] == "argparse_error":
-        assert parsed.fatal is not None, "the parser accepted an argv argparse rejects"
-        assert parsed.fatal.message == rec["error"]
-        return
-    assert parsed.fatal is None, parsed.fatal
-    model = MODELS[rec["model"]]
-    cpu = set(rec.get("cpu_specific", []))
-
-    if rec["outcome"] == "error" and "outcome" in cpu:
-        res = resolve(parsed, model=model, gpu_sm=80)
-        if not res.errors:
-            # Only the CPU default backend can make it fail: say which one it is.
-            assert any("default" in n for n in res.notes), res.notes
-            values = dict(parsed.values, attention_backend="torch_native")
-            res = resolve_values(
-                values,
-                explicit=parsed.explicit,
-                sglang_version=parsed.sglang_version,
-                model=model,
-            )
-    else:
-        res = resolve(parsed, model=model)
-
-    if rec["outcome"] == "error":
-        assert [(e.error_type, e.message) for e in res.errors] == [
-            (rec["error_type"], rec["error"])
-        ]
-    else:
-        assert res.errors == []
-        for field, want in rec["resolved"].items():
-            if field in cpu:
-                continue
-            got = res.resolved[field]
-            assert (got, type(got)) == (want, type(want)), field
-    assert res.logs == rec["logs"]
+    check_record(rec, str(CONF / "models" / rec["model"]), MODELS[rec["model"]])

@@ -41,8 +41,8 @@ def fa4_page(p) -> str:
 
 
 def intel_xpu_page(mla: bool, p) -> str:
-    sizes = [16, 32, 64, 128] if mla else [64, 128]
-    what = "Intel XPU attention backend for MLA Decode" if mla else "Intel XPU attention backend"
+    sizes = [64, 128, 16, 32] if mla else [64, 128]  # SGLang's list order
+    what = "Intel XPU attention backend for MLA" if mla else "Intel XPU attention backend"
     return f"{what} only supports page_sizes of {sizes}, changing page_size from {p} to 128."
 
 
@@ -86,6 +86,24 @@ TRTLLM_MHA_DECODE_GPU = (
     "(SM120) GPUs. Please use a different decode backend."
 )
 
+
+# radix eviction policy (kv_cache_hook.handle_cache_compatibility)
+def tlru_negative(threshold, estimate) -> str:
+    return (
+        "--radix-eviction-policy tlru requires non-negative 'threshold' and "
+        "'next_prompt_estimate' in --radix-eviction-policy-config, got "
+        f"{threshold} and {estimate}."
+    )
+
+
+def tlru_order(threshold, estimate) -> str:
+    return (
+        "--radix-eviction-policy tlru needs 'threshold' greater than 'next_prompt_estimate' in "
+        f"--radix-eviction-policy-config, got {threshold} <= {estimate}; otherwise no tokens "
+        "are ever TEL-safe and T-LRU is exactly LRU."
+    )
+
+
 __all__ = [
     "FLASHMLA_PAGE",
     "FA3_FP8",
@@ -107,4 +125,6 @@ __all__ = [
     "dsa_page",
     "dsv4_page",
     "tokenspeed_kv_dtype",
+    "tlru_negative",
+    "tlru_order",
 ]

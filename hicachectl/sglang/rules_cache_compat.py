@@ -43,10 +43,11 @@ def cache_compatibility(ctx: Ctx) -> None:
             ctx.fail("E7", M.HOST_POOL_DCP)
         if v.get("enable_priority_scheduling") and not v.get("disable_priority_preemption"):
             ctx.fail("E7", M.HOST_POOL_PRIORITY)
+    if v.get("radix_eviction_policy") == "tlru":
+        _tlru(ctx)
     if ctx.hicache and v.get("disable_radix_cache"):
         ctx.fail("E1", M.HICACHE_NO_RADIX)
-    if v.get("enable_lmcache"):
-        _lmcache(ctx)
+    # SGLang checks decode offload before LMCache.
     if v.get("disaggregation_decode_enable_offload_kvcache"):
         if mode != "decode":
             ctx.fail("E4", M.OFFLOAD_NOT_DECODE)
@@ -54,6 +55,21 @@ def cache_compatibility(ctx: Ctx) -> None:
             ctx.fail("E5", M.OFFLOAD_NO_STORAGE)
         if backup == "host_pool":
             ctx.fail("E6", M.OFFLOAD_HOST_POOL)
+    if v.get("enable_lmcache"):
+        _lmcache(ctx)
+
+
+def _tlru(ctx: Ctx) -> None:
+    conf = ctx.v.get("radix_eviction_policy_config") or {}
+    if not isinstance(conf, dict):
+        return  # SGLang would fail on .get(); not a message we reproduce
+    threshold, estimate = conf.get("threshold", 0), conf.get("next_prompt_estimate", 0)
+    if not all(isinstance(x, (int, float)) for x in (threshold, estimate)):
+        return
+    if threshold < 0 or estimate < 0:
+        ctx.fail("tlru", M.tlru_negative(threshold, estimate))
+    if threshold <= estimate:
+        ctx.fail("tlru", M.tlru_order(threshold, estimate))
 
 
 def _lmcache(ctx: Ctx) -> None:

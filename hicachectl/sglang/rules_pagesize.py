@@ -109,7 +109,7 @@ def attention_backends(ctx: Ctx) -> None:
         elif not mla and major == 10 and topk_ok:
             ctx.set("page_size", 128, "P-fa4", M.fa4_page(v.get("page_size")))
 
-    if ctx.backends()[1] == "intel_xpu":
+    if "intel_xpu" in ctx.backends():  # prefill or decode
         mla = ctx.mla()
         sizes = (16, 32, 64, 128) if mla else (64, 128)
         if mla is None and v.get("page_size") in (16, 32):
