@@ -79,6 +79,10 @@ class FileContext:
         texts = [t.text for t in cmd.tokens]
         if not any("sglang" in t or "dynamo" in t for t in texts):
             return None  # cheap pre-filter: most commands in a file are not launches
+        if texts[:2] == ["docker", "run"] and "gpus" not in cmd.context:
+            gpus = _docker_gpus(texts)
+            if gpus:
+                cmd.context["gpus"] = gpus  # what HC512 compares tp × pp × dp with
         parsed = self._parse(cmd, texts)
         if parsed.entrypoint == "unknown":
             # A launcher the parser does not know (a shell function such as `start NAME
@@ -136,6 +140,26 @@ class FileContext:
             if want2 != want:
                 parsed = parse_command(texts, sglang_version=want2, config_texts=configs)
         return parsed
+
+
+def _docker_gpus(texts: list[str]) -> int | None:
+    """GPUs `docker run --gpus N|device=0,1` gives the container (None: all, or not set)."""
+    for i, t in enumerate(texts[2:], 2):
+        base = t.rsplit("/", 1)[-1]
+        if base.startswith("python") or base == "sglang":
+            return None  # the command run inside the image: docker's options ended
+        value = t.split("=", 1)[1] if t.startswith("--gpus=") else None
+        if t == "--gpus" and i + 1 < len(texts):
+            value = texts[i + 1]
+        if value is None:
+            continue
+        value = value.strip("'\"")
+        if value.isdigit():
+            return int(value)
+        if value.startswith("device="):
+            return len([d for d in value[len("device=") :].split(",") if d.strip()])
+        return None
+    return None
 
 
 _LAUNCH_WORDS = frozenset(
