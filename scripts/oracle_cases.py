@@ -187,6 +187,18 @@ ANCHORS = [
     "--disaggregation-mode decode --dcp-size 2 --disaggregation-transfer-backend ascend",
     f"{DEC} --dcp-size 2 --disaggregation-transfer-backend mooncake_tcp {H}",
     f"{THR} 0.5 --enable-hisparse",
+    # argparse corners
+    "--hicache-ratio=", "--hicache-ratio -1", "--hicache-ratio=-1.5", "--page-size=-1",
+    "--hicache", "--enable", "--disagg decode", "--hicache-mem layer_first",
+    "--hicache-io direct", "--hicache-storage-backend-extra-config '{not json'",
+    "--hicache-size 08", "--hicache-size ' 8'", "--hicache-size 1e3", "--hicache-ratio inf",
+    "--hicache-ratio nan", "--hicache-ratio 1_000", "--hicache-size 1_0", "--page-size 0x10",
+    "--max-total-tokens 64k", "--max-total-tokens 1Ki", "--max-total-tokens 2.5M",
+    "--hicache-mem-layout", "--hicache-mem-layout LAYER_FIRST", "-- --enable-hierarchical-cache",
+    f"{H} extra", "--tp-size 2 --tp 4", "--dp-size=2 --dp=3", "--mem-fraction 0.5",
+    "--model /x", "--disaggregation-mode none", "--enable-hierarchical-cache=",
+    "--radix-eviction-policy-config '{bad'", "--radix-eviction-policy-config '[1, 2]'",
+    f"{H} --hicache-write-policy write_back --hicache-write-policy=write_through",
     f"{H} --kv-cache-dtype fp8_e5m2", f"{H} --kv-cache-dtype bf16 --dcp-size 2",
 ]  # fmt: skip
 
