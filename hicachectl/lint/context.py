@@ -121,7 +121,7 @@ class FileContext:
         command in the file mounts), checked as ``sglang serve --config FILE``.  A mounted
         one is checked through the command that mounts it.  The command line that uses the
         file may add any flag, so rules that need a flag to be absent stay silent."""
-        if cmd.context.get("mounted_by") or not cmd.tokens:
+        if cmd.context.get("mounted_by") or not cmd.tokens or not _mostly_flags(cmd):
             return None
         head = cmd.tokens[0].span
         sub = _replace_tokens(cmd, [Token("sglang", head), Token("serve", head), *cmd.tokens])
@@ -140,6 +140,16 @@ class FileContext:
             if want2 != want:
                 parsed = parse_command(texts, sglang_version=want2, config_texts=configs)
         return parsed
+
+
+def _mostly_flags(cmd: Command) -> bool:
+    """At least half of a YAML mapping's keys are SGLang flags: an SGLang config file, not
+    some other tool's values file that happens to have a `model_path` key."""
+    from hicachectl.sglang.flags import sglang_table
+
+    opts = sglang_table("0.5.23").by_opt
+    keys = [t.text.replace("_", "-") for t in cmd.tokens if t.text.startswith("--")]
+    return bool(keys) and 2 * sum(k in opts for k in keys) >= len(keys)
 
 
 def _docker_gpus(texts: list[str]) -> int | None:
