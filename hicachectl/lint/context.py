@@ -121,7 +121,11 @@ class FileContext:
         command in the file mounts), checked as ``sglang serve --config FILE``.  A mounted
         one is checked through the command that mounts it.  The command line that uses the
         file may add any flag, so rules that need a flag to be absent stay silent."""
-        if cmd.context.get("mounted_by") or not cmd.tokens or not _mostly_flags(cmd):
+        if (
+            cmd.context.get("mounted_by")
+            or not cmd.tokens
+            or not _mostly_flags(cmd, self.settings.target_version("sglang"))
+        ):
             return None
         head = cmd.tokens[0].span
         sub = _replace_tokens(cmd, [Token("sglang", head), Token("serve", head), *cmd.tokens])
@@ -142,12 +146,12 @@ class FileContext:
         return parsed
 
 
-def _mostly_flags(cmd: Command) -> bool:
+def _mostly_flags(cmd: Command, version: str) -> bool:
     """At least half of a YAML mapping's keys are SGLang flags: an SGLang config file, not
     some other tool's values file that happens to have a `model_path` key."""
     from hicachectl.sglang.flags import sglang_table
 
-    opts = sglang_table("0.5.23").by_opt
+    opts = sglang_table(version).by_opt
     keys = [t.text.replace("_", "-") for t in cmd.tokens if t.text.startswith("--")]
     return bool(keys) and 2 * sum(k in opts for k in keys) >= len(keys)
 
