@@ -7,8 +7,6 @@ request) and ``text`` (rich tables, in :mod:`hicachectl.render_text`).
 
 from __future__ import annotations
 
-import shlex
-
 from hicachectl.dynamo.topology import RUN_DIR_PLACEHOLDER
 from hicachectl.models import Plan, ProcessSpec
 
@@ -47,6 +45,8 @@ def render_toml(plan: Plan) -> str:
 
 def sh_word(value: str) -> str:
     """Quote one word for bash; ``{run_dir}`` becomes ``"$RUN_DIR"`` so it expands."""
+    import shlex  # not needed by the json format
+
     if RUN_DIR_PLACEHOLDER not in value:
         return shlex.quote(value)
     parts = value.split(RUN_DIR_PLACEHOLDER)
@@ -128,6 +128,8 @@ exit "$status"
 
 
 def render_sh(plan: Plan) -> str:
+    import shlex
+
     title = (
         f"{plan.served_model_name} on {plan.hardware.hostname}: "
         f"{len(plan.workers)} worker(s), sglang {plan.sglang_version}"
