@@ -159,8 +159,11 @@ def main() -> int:
         model = write_rehearsal_model(work / "model")
         plan_path = make_plan(work, model)
         plan = Plan.model_validate_json(plan_path.read_text())
-        hand, tool, teardown, spawn = [], [], [], []
+        hand, tool, teardown, spawn, floor = [], [], [], [], []
         for i in range(args.rounds):
+            t0 = time.perf_counter()  # the house reference for a CLI's start-up
+            subprocess.run([sys.executable, "-c", "import typer, pydantic"], check=True)
+            floor.append(time.perf_counter() - t0)
             hand.append(by_hand(plan, args.python, work / f"hand-{i}"))
             sp, r, t = with_hicachectl(plan_path, args.python, work / f"tool-{i}")
             tool.append(r)
@@ -178,6 +181,10 @@ def main() -> int:
     print(
         f"median start-up until the children are started (Python, CLI, plan, pre-flight): "
         f"{statistics.median(spawn):.3f} s"
+    )
+    print(
+        f"median `python -c 'import typer, pydantic'` in the same rounds: "
+        f"{statistics.median(floor):.3f} s"
     )
     after = statistics.median(r - sp for r, sp in zip(tool, spawn, strict=True))
     print(
