@@ -3,6 +3,7 @@ command's input handling: --plan validation, --dry-run, refusal before anything 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -84,6 +85,29 @@ def test_module_check_runs_in_the_target_interpreter():
     (problem,) = preflight.module_problems(sys.executable, ["json", "dynamo_not_here.frontend"])
     assert "cannot import dynamo_not_here.frontend" in problem and "install-dynamo.sh" in problem
     assert "dynamo_not_here" not in sys.modules  # never imported here
+
+
+def test_module_check_started_early_then_collected_or_cancelled(tmp_path):
+    from hicachectl.launch.modcheck import ModuleCheck, needed_modules
+    from hicachectl.launch.runner import launch
+    from hicachectl.launch.specs import Settings
+
+    assert needed_modules(["frontend", "worker"], "mocker") == ["dynamo.frontend", "dynamo.mocker"]
+    assert needed_modules(["prefill", "decode"], "sglang") == ["dynamo.sglang"]
+    check = ModuleCheck(sys.executable, ["json", "nope_not_a_module"])
+    assert check.asks(sys.executable, ["json", "nope_not_a_module"])
+    assert not check.asks(sys.executable, ["json"])
+    (problem,) = check.problems()
+    assert "cannot import nope_not_a_module" in problem
+    check.cancel()  # collected already: nothing changes
+    assert check.problems() == [problem]
+    # not needed after all (a dry run): the helper is stopped and reaped
+    early = ModuleCheck(sys.executable, ["json"])
+    plan = make_plan(http_port=8000, workers=1)
+    s = Settings(python=sys.executable, run_dir=tmp_path / "run", engine="mocker")
+    assert launch(plan, s, dry_run=True, out=io.StringIO(), module_check=early) == 0
+    assert early._proc.returncode is not None
+    assert early.problems() == [f"python {sys.executable}: check cancelled"]
 
 
 def test_module_check_with_a_missing_interpreter(tmp_path):

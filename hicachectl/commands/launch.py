@@ -107,9 +107,23 @@ def command(
         raise UsageError(f"--engine {engine}: choose sglang or mocker")
     if discovery not in (None, "file", "etcd"):
         raise UsageError(f"--discovery {discovery}: choose file or etcd")
+    early = None
+    if not dry_run:
+        # The interpreter check (a subprocess) starts before the plan is read, so its answer
+        # is in by pre-flight; launch replaces it if the plan needs other modules.
+        from hicachectl.launch.modcheck import ModuleCheck, needed_modules
+
+        early = ModuleCheck(
+            python or sys.executable, needed_modules(["frontend", "worker"], engine)
+        )
     from hicachectl.launch.inputs import plan_for_launch
 
-    plan, reprobe = plan_for_launch(plan_file, options, profile)
+    try:
+        plan, reprobe = plan_for_launch(plan_file, options, profile)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
     from pathlib import Path
 
     from hicachectl.launch.rundir import default_run_dir
@@ -138,4 +152,5 @@ def command(
         ready_timeout=timeout,
         grace=grace,
         reprobe=reprobe,
+        module_check=early,
     )

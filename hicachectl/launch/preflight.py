@@ -13,24 +13,14 @@ from __future__ import annotations
 
 import errno
 import socket
-import subprocess
 from collections.abc import Callable, Sequence
 from urllib.parse import urlparse
 
+from hicachectl.launch.modcheck import FIND_SPEC, ModuleCheck, module_problems  # noqa: F401
 from hicachectl.launch.specs import Child
 from hicachectl.models import GB, HOST_RESERVE_BYTES, GiB, HardwareSnapshot, Plan
 
 GPU_TOLERANCE_BYTES = 256 * (1 << 20)  # free memory jitters; 256 MiB or 1 %, the larger
-FIND_SPEC = (
-    "import importlib.util,sys\n"
-    "for m in sys.argv[1:]:\n"
-    "    try:\n"
-    "        ok = importlib.util.find_spec(m) is not None\n"
-    "    except Exception:\n"
-    "        ok = False\n"
-    "    if not ok:\n"
-    "        print(m)\n"
-)
 
 
 # Dynamo 1.6.1 reads DYN_SYSTEM_PORT as a signed 16-bit integer: a larger port makes the
@@ -73,49 +63,6 @@ def bind_error(host: str, port: int) -> str | None:
                 return "already in use"
             return exc.strerror or str(exc)
     return None
-
-
-class ModuleCheck:
-    """Asks ``python`` (in a subprocess, started at once) whether it finds ``modules``; the
-    answer is collected by :meth:`problems`, so the other checks run while it starts up."""
-
-    def __init__(self, python: str, modules: Sequence[str]) -> None:
-        from hicachectl.launch.process import start_quiet
-
-        self.python = python
-        self._error: str | None = None
-        self._proc = None  # the helper process (process.start_quiet)
-        if not modules:
-            return
-        try:
-            self._proc = start_quiet([python, "-c", FIND_SPEC, *modules])
-        except OSError as exc:
-            self._error = f"python {python}: cannot run it ({exc.strerror or exc})"
-
-    def problems(self, timeout: float = 30.0) -> list[str]:
-        if self._error:
-            return [self._error]
-        if self._proc is None:
-            return []
-        try:
-            stdout, stderr = self._proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            return [f"python {self.python}: no answer within {timeout:g} s"]
-        if self._proc.returncode != 0:
-            last = (stderr.strip().splitlines() or ["?"])[-1]
-            return [f"python {self.python}: exited {self._proc.returncode} ({last})"]
-        return [
-            f"python {self.python}: cannot import {m} (install Dynamo: bash "
-            "scripts/install-dynamo.sh, then pass --python .venv-dynamo/bin/python)"
-            for m in stdout.split()
-        ]
-
-
-def module_problems(python: str, modules: Sequence[str], timeout: float = 30.0) -> list[str]:
-    """Ask ``python`` (in a subprocess) whether it can find ``modules``."""
-    return ModuleCheck(python, modules).problems(timeout)
 
 
 def etcd_problems(endpoints: str, timeout: float = 1.0) -> list[str]:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from hicachectl.errors import PreflightError
 from hicachectl.launch import environ, frontend_view, preflight, rehearsal_model, rundir
+from hicachectl.launch.modcheck import ModuleCheck, needed_modules
 from hicachectl.launch.specs import Child, Settings, build_children
 from hicachectl.models import Plan
 
@@ -82,28 +83,18 @@ def mocker_model(plan: Plan, s: Settings) -> Settings:
     return replace(s, mocker_model_path=str(s.run_dir / "model"))
 
 
-def needed_modules(roles: list[str], engine: str) -> list[str]:
-    """The modules the target interpreter must find for processes of these roles."""
-    modules = ["dynamo.frontend"] if "frontend" in roles else []
-    if any(r != "frontend" for r in roles):
-        modules.append("dynamo.mocker" if engine == "mocker" else "dynamo.sglang")
-    return modules
-
-
 def run_preflight(
     plan: Plan,
     children: list[Child],
     s: Settings,
     *,
     reprobe: bool,
-    modules: preflight.ModuleCheck | None = None,
+    modules: ModuleCheck | None = None,
 ) -> list[str]:
     # The interpreter check is a subprocess (tens of ms to start): started first (by the
     # caller, earlier still), collected last, so the other checks run meanwhile.
     if modules is None:
-        modules = preflight.ModuleCheck(
-            s.python, needed_modules([c.role for c in children], s.engine)
-        )
+        modules = ModuleCheck(s.python, needed_modules([c.role for c in children], s.engine))
     problems = []
     err = rundir.check_writable(s.run_dir)
     if err:
@@ -134,19 +125,32 @@ def launch(
     user_env: Mapping[str, str] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    module_check: ModuleCheck | None = None,
 ) -> int:
+    """Run ``plan``; ``module_check``: the interpreter check if the caller started it already
+    (it is used when it asks what this plan needs, else replaced)."""
     user_env = dict(os.environ if user_env is None else user_env)
     out, err = out or sys.stdout, err or sys.stderr
     modules = None
     if not dry_run:
-        roles = [p.role for p in plan.processes]
-        modules = preflight.ModuleCheck(s.python, needed_modules(roles, s.engine))
-    s = mocker_model(plan, s)
-    children = build_children(plan, s, user_env)
-    if dry_run:
-        out.write(dry_run_text(children, user_env, s))
-        return 0
-    problems = run_preflight(plan, children, s, reprobe=reprobe, modules=modules)
+        need = needed_modules([p.role for p in plan.processes], s.engine)
+        modules = module_check
+        if modules is None or not modules.asks(s.python, need):
+            if modules is not None:
+                modules.cancel()
+            modules = ModuleCheck(s.python, need)
+    elif module_check is not None:
+        module_check.cancel()
+    try:
+        s = mocker_model(plan, s)
+        children = build_children(plan, s, user_env)
+        if dry_run:
+            out.write(dry_run_text(children, user_env, s))
+            return 0
+        problems = run_preflight(plan, children, s, reprobe=reprobe, modules=modules)
+    finally:
+        if modules is not None:
+            modules.cancel()  # collected already, or abandoned by an error: reaped either way
     if problems:
         raise PreflightError("\n".join(f"pre-flight: {p}" for p in problems))
     if s.engine == "mocker" and s.mocker_model_path == str(s.run_dir / "model"):
