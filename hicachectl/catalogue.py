@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hicachectl.errors import InputError, where
+from hicachectl.jsonfile import load_json_object
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "data" / "models"
 META_KEY = "_hicachectl"  # catalogue entries carry their name and published numbers here
@@ -19,22 +19,7 @@ META_KEY = "_hicachectl"  # catalogue entries carry their name and published num
 
 def load_config_json(path: str | Path) -> dict[str, Any]:
     """Read a Hugging Face ``config.json``; InputError naming the file (and line) when bad."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(where(p, "no such file")) from None
-    except IsADirectoryError:
-        raise InputError(where(p, "is a directory, expected a config.json file")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(where(p, f"cannot read: {exc}")) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(where(p, f"invalid JSON: {exc.msg}", line=exc.lineno)) from None
-    if not isinstance(data, dict):
-        raise InputError(where(p, "expected a JSON object at the top level"))
-    return data
+    return load_json_object(path, what="a config.json file")
 
 
 def weight_bytes_from_index(directory: Path) -> int | None:

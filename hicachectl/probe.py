@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hicachectl.errors import InputError, format_validation_error, where
+from hicachectl.errors import InputError, format_validation_error
 from hicachectl.models import GPU, HardwareSnapshot, HostMemory
 
 # --------------------------------------------------------------------------- small readers
@@ -200,20 +200,12 @@ def probe(
 
 def load_snapshot(path: str | Path) -> HardwareSnapshot:
     """Read a ``probe --json`` snapshot; InputError ``file: key.path: message`` when bad."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(where(p, "no such hardware snapshot")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(where(p, f"cannot read: {exc}")) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(where(p, f"invalid JSON: {exc.msg}", line=exc.lineno)) from None
-    if not isinstance(data, dict):
-        raise InputError(where(p, "expected a JSON object (a probe --json snapshot)"))
     from pydantic import ValidationError
+
+    from hicachectl.jsonfile import load_json_object
+
+    p = Path(path)
+    data = load_json_object(p, what="a probe --json snapshot", missing="no such hardware snapshot")
 
     try:
         snap = HardwareSnapshot.model_validate(data)

@@ -290,7 +290,7 @@ def _has_dynamo() -> bool:
 def test_missing_plan_file(cli, tmp_path):
     r = cli("launch", "--plan", tmp_path / "nope.json", "--dry-run")
     assert r.exit_code == 2
-    assert r.stderr.strip() == f"hicachectl: {tmp_path / 'nope.json'}: No such file or directory"
+    assert r.stderr.strip() == f"hicachectl: {tmp_path / 'nope.json'}: no such file"
 
 
 def test_only_process_py_spawns_or_signals():

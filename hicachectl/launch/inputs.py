@@ -3,7 +3,6 @@ code ``hicachectl plan`` runs (``plan_inputs.gather`` + ``plan_for``) on the sam
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,14 @@ from hicachectl.errors import (
     format_validation_error,
     where,
 )
+from hicachectl.jsonfile import load_json_object
 from hicachectl.models import Plan
 
 
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a saved plan; any problem is one ``file[:line]: key: message``."""
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(where(source, exc.strerror or str(exc))) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(where(source, f"invalid JSON: {exc.msg}", line=exc.lineno)) from None
-    if not isinstance(data, dict):
-        raise InputError(where(source, "a plan is a JSON object (hicachectl plan --format json)"))
+    data = load_json_object(source, what="a plan written by hicachectl plan --format json")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
