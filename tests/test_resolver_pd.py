@@ -253,6 +253,29 @@ def test_linker_rules(ver):
         ok(res)
 
 
+def test_linker_checks_radix_first_and_dynamic_config_on_0523():
+    res = run(NEW, **LINKER, **HC, disable_radix_cache=True)
+    assert err(res) == ("ValueError", M.LINKER_RADIX)
+    assert err(run(OLD, **LINKER, **HC, disable_radix_cache=True)) == (
+        "ValueError",
+        M.LINKER_HICACHE,
+    )
+    dyn = {**LINKER, "unified_cache_external_linker_backend": "dynamic"}
+    assert err(run(NEW, **dyn)) == ("ValueError", M.LINKER_CONFIG)
+    res = run(NEW, **dyn, unified_cache_external_linker_config={"linker": "x", "extra": 1})
+    assert err(res)[1] == "--unified-cache-external-linker-config: unknown fields: ['extra']"
+    res = run(NEW, **dyn, unified_cache_external_linker_config={"linker": "x"})
+    assert err(res)[1] == (
+        "--unified-cache-external-linker-config: linker_module_path must be a non-empty string."
+    )
+    good = {"linker": "x", "linker_module_path": "m"}
+    ok(run(NEW, **dyn, unified_cache_external_linker_config=good))
+    assert err(run(NEW, unified_cache_external_linker_config=[1])) == (
+        "ValueError",
+        M.LINKER_CONFIG,
+    )
+
+
 # ------------------------------------------------------------------ cache compatibility
 @BOTH
 def test_host_pool_backup_rules(ver):

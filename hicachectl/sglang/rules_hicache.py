@@ -63,6 +63,9 @@ def _linker(ctx: Ctx) -> bool:
     config = v.get("unified_cache_external_linker_config")
     if ctx.new and config is not None and not isinstance(config, dict):
         ctx.fail("E14", M.LINKER_CONFIG)
+    dynamic = v.get("unified_cache_external_linker_backend") == "dynamic"
+    if ctx.new and dynamic and (linker or config is not None):
+        _dynamic_linker_config(ctx, config)
     if v.get("enable_linker_mla_dedup") and (
         not linker or v.get("unified_cache_external_linker_backend") != "mooncake"
     ):
@@ -77,6 +80,22 @@ def _linker(ctx: Ctx) -> bool:
     if v.get("hicache_storage_backend") is not None:
         ctx.fail("E14", M.LINKER_STORAGE)
     return True
+
+
+def _dynamic_linker_config(ctx: Ctx, config: object) -> None:
+    """0.5.23 validates the ``dynamic`` linker's config object during resolution."""
+    if not isinstance(config, dict):
+        ctx.fail("E14", M.LINKER_CONFIG)
+    flag = "--unified-cache-external-linker-config"
+    unknown = config.keys() - {"linker", "linker_module_path", "linker_extra_config"}
+    if unknown:
+        ctx.fail("E14", f"{flag}: unknown fields: {sorted(unknown)}")
+    for name in ("linker", "linker_module_path"):
+        entry = config.get(name)
+        if not isinstance(entry, str) or not entry.strip():
+            ctx.fail("E14", f"{flag}: {name} must be a non-empty string.")
+    if not isinstance(config.get("linker_extra_config", {}), dict):
+        ctx.fail("E14", f"{flag}: linker_extra_config must be a JSON object.")
 
 
 def _host_memory_mode(ctx: Ctx) -> None:
