@@ -147,6 +147,12 @@ def test_intel_xpu_page(ver):
         "from 32 to 128."
     ]
     ok(run(ver, "mla", attention_backend="intel_xpu", page_size=32), page_size=32)
+    # Either the prefill or the decode backend triggers it; MLA lists its sizes in SGLang's order.
+    res = ok(run(ver, "mla", prefill_attention_backend="intel_xpu", page_size=8), page_size=128)
+    assert res.logs == [
+        "Intel XPU attention backend for MLA only supports page_sizes of [64, 128, 16, 32], "
+        "changing page_size from 8 to 128."
+    ]
 
 
 # ------------------------------------------------------------------ model rules

@@ -278,6 +278,28 @@ def test_linker_checks_radix_first_and_dynamic_config_on_0523():
 
 # ------------------------------------------------------------------ cache compatibility
 @BOTH
+def test_decode_offload_checked_before_lmcache(ver):
+    res = run(ver, disaggregation_decode_enable_offload_kvcache=True, enable_lmcache=True)
+    assert err(res) == ("ValueError", M.OFFLOAD_NOT_DECODE)
+
+
+@BOTH
+def test_tlru_config_checks(ver):
+    tlru = {"radix_eviction_policy": "tlru"}
+    res = run(ver, **tlru, radix_eviction_policy_config={"threshold": -1})
+    assert err(res)[1] == (
+        "--radix-eviction-policy tlru requires non-negative 'threshold' and "
+        "'next_prompt_estimate' in --radix-eviction-policy-config, got -1 and 0."
+    )
+    res = run(ver, **tlru)  # both default to 0: 0 <= 0
+    assert err(res)[1].startswith(
+        "--radix-eviction-policy tlru needs 'threshold' greater than 'next_prompt_estimate' in "
+        "--radix-eviction-policy-config, got 0 <= 0;"
+    )
+    ok(run(ver, **tlru, radix_eviction_policy_config={"threshold": 5, "next_prompt_estimate": 2}))
+
+
+@BOTH
 def test_host_pool_backup_rules(ver):
     assert err(run(ver, disaggregation_decode_retraction_backup="host_pool")) == (
         "ValueError",
