@@ -108,12 +108,15 @@ def by_hand(plan: Plan, python: str, run_dir: Path) -> float:
             p.wait()
 
 
-def with_hicachectl(plan_path: Path, python: str, run_dir: Path) -> tuple[float, float, float]:
+def with_hicachectl(
+    plan_path: Path, python: str, run_dir: Path, root: Path = ROOT
+) -> tuple[float, float, float]:
+    env = {**os.environ, "PYTHONPATH": str(root)}  # `root`'s hicachectl (another checkout)
     t0, wall0 = time.perf_counter(), time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hicachectl", "launch", "--engine", "mocker", "--plan", str(plan_path),
          "--python", python, "--run-dir", str(run_dir), "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root, text=True, env=env,
     )  # fmt: skip
     try:
         record = run_dir / "children.json"
@@ -150,6 +153,12 @@ def main() -> int:
     default_py = os.environ.get("HICACHECTL_DYNAMO_PYTHON") or str(ROOT / ".venv-dynamo/bin/python")
     ap.add_argument("--python", default=default_py, help="interpreter with Dynamo installed")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--launch-root",
+        type=Path,
+        default=ROOT,
+        help="run `hicachectl launch` from this checkout (e.g. an older commit, for before/after)",
+    )
     args = ap.parse_args()
     if not Path(args.python).exists():
         print(f"no Dynamo at {args.python}: run bash scripts/install-dynamo.sh", file=sys.stderr)
@@ -165,7 +174,9 @@ def main() -> int:
             subprocess.run([sys.executable, "-c", "import typer, pydantic"], check=True)
             floor.append(time.perf_counter() - t0)
             hand.append(by_hand(plan, args.python, work / f"hand-{i}"))
-            sp, r, t = with_hicachectl(plan_path, args.python, work / f"tool-{i}")
+            sp, r, t = with_hicachectl(
+                plan_path, args.python, work / f"tool-{i}", args.launch_root.resolve()
+            )
             tool.append(r)
             teardown.append(t)
             spawn.append(sp)
