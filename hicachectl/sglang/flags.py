@@ -15,6 +15,19 @@ from typing import Any
 
 SUPPRESS = "==SUPPRESS=="
 
+_KINDS = {
+    "_StoreAction": "store",
+    "_StoreTrueAction": "store_true",
+    "_StoreFalseAction": "store_false",
+    "_StoreConstAction": "store_const",
+    "_AppendAction": "append",
+    "_AppendConstAction": "append_const",
+    "_CountAction": "count",
+    "BooleanOptionalAction": "boolean_optional",
+    "_HelpAction": "help",
+    "_VersionAction": "version",
+}
+
 # Oldest first. A version between two tables uses the nearest lower one.
 SGLANG_VERSIONS: tuple[str, ...] = ("0.5.21", "0.5.23")
 DYNAMO_VERSION = "1.6.1"
@@ -48,19 +61,10 @@ class Flag:
     def kind(self) -> str:
         """The argparse action family: store, store_true, store_false, store_const,
         append, boolean_optional, help, version, count."""
-        name = self.action_base or self.action
-        return {
-            "_StoreAction": "store",
-            "_StoreTrueAction": "store_true",
-            "_StoreFalseAction": "store_false",
-            "_StoreConstAction": "store_const",
-            "_AppendAction": "append",
-            "_AppendConstAction": "append_const",
-            "_CountAction": "count",
-            "BooleanOptionalAction": "boolean_optional",
-            "_HelpAction": "help",
-            "_VersionAction": "version",
-        }.get(name, "store" if self.nargs != 0 else "store_true")
+        kind = _KINDS.get(self.action_base or self.action)
+        if kind is None:
+            return "store" if self.nargs != 0 else "store_true"
+        return kind
 
     @property
     def takes_value(self) -> bool:
