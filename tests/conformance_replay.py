@@ -29,16 +29,20 @@ def check_record(rec: dict, model_dir: str, model: Any, gpu_sm: int | None = Non
     cpu = set(rec.get("cpu_specific", []))
 
     if rec["outcome"] == "error" and "outcome" in cpu:
-        res = resolve(parsed, model=model, gpu_sm=80)
-        if not res.errors:
-            # Only the CPU default backend can make it fail: say which one it is.
-            assert any("default" in n for n in res.notes), res.notes
+        if "resolved attention backends" not in rec["error"]:
+            res = resolve(parsed, model=model, gpu_sm=80)  # the TRTLLM gates
+        else:
+            # The page-major allow-list names the CPU default backend, which the resolver
+            # cannot know: it must say so, and with that backend substituted match exactly.
+            plain = resolve(parsed, model=model, gpu_sm=gpu_sm)
+            assert any("default" in n for n in plain.notes), plain.notes
             values = dict(parsed.values, attention_backend="torch_native")
             res = resolve_values(
                 values,
                 explicit=parsed.explicit,
                 sglang_version=parsed.sglang_version,
                 model=model,
+                gpu_sm=gpu_sm,
             )
     else:
         res = resolve(parsed, model=model, gpu_sm=gpu_sm)

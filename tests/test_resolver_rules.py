@@ -12,6 +12,7 @@ import pytest
 
 from hicachectl.models import ModelFacts
 from hicachectl.sglang import messages as M
+from hicachectl.sglang import messages_unified as U
 from hicachectl.sglang.flags import sglang_table
 from hicachectl.sglang.resolver import resolve_values
 
@@ -215,9 +216,9 @@ def test_unified_memory_layout_0523_only():
 def test_page_major_backend_check(ver):
     # The allow-list depends on the model: MHA and MLA pools differ.
     res = run(ver, "mha", **HC, enable_unified_memory=True, attention_backend="torch_native")
-    assert err(res) == ("AssertionError", M.page_major(ver, ["torch_native"], M.PAGE_MAJOR_MHA))
+    assert err(res) == ("AssertionError", U.page_major(ver, ["torch_native"], U.PAGE_MAJOR_MHA))
     res = run(ver, "mla", **HC, enable_unified_memory=True, attention_backend="torch_native")
-    want = M.page_major(ver, ["torch_native"], M.PAGE_MAJOR_MLA[ver])
+    want = U.page_major(ver, ["torch_native"], U.PAGE_MAJOR_MLA[ver])
     assert err(res) == ("AssertionError", want)
     res = run(
         ver,
@@ -238,11 +239,44 @@ def test_page_major_backend_check(ver):
 @BOTH
 def test_page_major_without_unified_memory_is_refused(ver):
     res = run(ver, "mha", enable_page_major_kv_layout=True, attention_backend="triton")
-    assert err(res) == ("AssertionError", M.PAGE_MAJOR_NEEDS_UNIFIED)
+    assert err(res) == ("AssertionError", U.PAGE_MAJOR_NEEDS_UNIFIED)
 
 
 def test_page_major_texts_differ_by_version():
-    assert "tokenspeed_mla" in M.page_major(OLD, ["x"], M.PAGE_MAJOR_MLA[OLD])
-    assert M.page_major(NEW, ["torch_native"], M.PAGE_MAJOR_MLA[NEW]).endswith(
+    assert "tokenspeed_mla" in U.page_major(OLD, ["x"], U.PAGE_MAJOR_MLA[OLD])
+    assert U.page_major(NEW, ["torch_native"], U.PAGE_MAJOR_MLA[NEW]).endswith(
         "'trtllm_mla'] for this configuration. Pass a compatible --attention-backend."
+    )
+
+
+# ------------------------------------------------------------------ unified memory pool (E20)
+UM = {"enable_unified_memory": True, "attention_backend": "triton"}
+
+
+@BOTH
+def test_unified_memory_pool_checks(ver):
+    ae = "AssertionError"
+    assert err(run(ver, **UM, enable_lmcache=True)) == (ae, U.LMCACHE)
+    res = run(ver, **UM, enable_unified_cache_external_linker=True)
+    if ver == NEW:
+        assert err(res) == (ae, U.LINKER)
+    else:
+        ok(res)
+    assert err(run(ver, **UM, enable_two_batch_overlap=True)) == (ae, U.TBO[ver])
+    pd = {**UM, "disaggregation_mode": "decode", "disaggregation_transfer_backend": "nixl"}
+    assert err(run(ver, **pd)) == (ae, U.pd_transfer("nixl"))
+    assert "mooncake; got 'nixl'." in U.pd_transfer("nixl")
+    assert err(run(ver, "mha", **UM, dcp_size=2)) == (ae, U.DCP_MLA)
+    res = run(ver, "mla", **UM, dcp_size=2)
+    assert err(res) == (ae, U.dcp_backends(U.DCP_BACKENDS[ver], ["triton"]))
+    ok(run(ver, "mla", **dict(UM, attention_backend="flashinfer"), dcp_size=2))
+    # 0.5.23 audited EAGLE/EAGLE3/DFLASH for the unified pool; 0.5.21 only DSPARK.
+    res = run(ver, **UM, speculative_algorithm="EAGLE")
+    if ver == OLD:
+        assert err(res) == (ae, U.spec_algorithm(False, "EAGLE"))
+    else:
+        assert res.errors == [] and any("speculative" in n for n in res.notes)
+    assert err(run(ver, **UM, speculative_algorithm="NGRAM")) == (
+        ae,
+        U.spec_algorithm(ver == NEW, "NGRAM"),
     )

@@ -245,40 +245,6 @@ KV4_TRTLLM_MHA = (
 )
 CP_DSA_MODE = "CP-sharded DSA HiCache requires host memory mode cache"
 CP_DSA_IO = "CP-sharded DSA HiCache requires kernel I/O with layer_first or page_first"
-UNIFIED_OFFLOAD_FILE = (
-    "--enable-unified-memory with decode KV offload currently supports "
-    "--hicache-storage-backend=file only."
-)
-
-# Page-major KV layout (implied by --enable-unified-memory): allowed resolved backends.
-PAGE_MAJOR_MLA = {
-    OLD: ["cutedsl_mla", "fa3", "flashinfer", "flashmla", "tokenspeed_mla", "triton", "trtllm_mla"],
-    NEW: ["cutedsl_mla", "fa3", "flashinfer", "flashmla", "triton", "trtllm_mla"],
-}
-PAGE_MAJOR_MHA = ["fa3", "fa4", "flashinfer", "triton", "trtllm_mha"]
-PAGE_MAJOR_ASYMMETRIC = ["fa3", "fa4", "triton"]  # 0.5.23: K/V rows of different widths
-PAGE_MAJOR_NEEDS_UNIFIED = (
-    "--enable-page-major-kv-layout without --enable-unified-memory is temporarily unsupported: "
-    "the strided MHA K/V views were removed and the static-pool page-major layout awaits its "
-    "per-layer-view reimplementation. Run with --enable-unified-memory, or drop "
-    "--enable-page-major-kv-layout."
-)
-
-
-def page_major(version: str, backends: list[str], allowed: list[str]) -> str:
-    tail = (
-        " (unified memory allows the per-layer-view families; plain page-major keeps the "
-        "envelope-strided views only Triton reads)"
-        if version == OLD
-        else ""
-    )
-    return (
-        f"--enable-page-major-kv-layout: the resolved attention backends {backends} are not in "
-        f"the allowed set {allowed} for this configuration{tail}. Pass a compatible "
-        "--attention-backend."
-    )
-
-
 # ----------------------------------------------------------------- model overrides / other
 DLLM_NO_HICACHE = "Hierarchical cache is disabled because of using diffusion LLM inference"
 OPTIMISTIC_PREFILL = (

@@ -23,6 +23,7 @@ from hicachectl.sglang import rules_cache_compat as compat
 from hicachectl.sglang import rules_hicache as hicache
 from hicachectl.sglang import rules_pagesize as pagesize
 from hicachectl.sglang import rules_pd as pd
+from hicachectl.sglang import rules_unified as unified
 from hicachectl.sglang.rules_base import Ctx, Stop
 from hicachectl.sglang.types import ParsedCommand, Resolution
 
@@ -62,7 +63,7 @@ PIPELINE = (
     hicache.handle_hicache,
     compat.kv_cache_sharding,
     compat.cache_compatibility,
-    compat.unified_memory_pool,
+    unified.unified_memory_pool,  # page-major allow-list first, then the pool checks
     compat.dllm,
     compat.other_validations,
     compat.runtime_notes,  # no rule: notes on what only start-up settles

@@ -95,54 +95,6 @@ def _lmcache(ctx: Ctx) -> None:
         ctx.fail("E3", M.LMCACHE_PD, nie)
 
 
-def unified_memory_pool(ctx: Ctx) -> None:
-    """handle_page_major_kv_layout, then handle_unified_memory_pool (SGLang's order)."""
-    v = ctx.v
-    unified = bool(v.get("enable_unified_memory"))
-    if not unified and not v.get("enable_page_major_kv_layout"):
-        return
-    if not unified:
-        ctx.fail("E20", M.PAGE_MAJOR_NEEDS_UNIFIED, "AssertionError")
-    _page_major_backends(ctx)
-    if v.get("disaggregation_decode_enable_offload_kvcache"):
-        if v.get("hicache_storage_backend") != "file":
-            ctx.fail("E20", M.UNIFIED_OFFLOAD_FILE, "AssertionError")
-    if ctx.hicache and v.get("speculative_algorithm") in ("EAGLE", "EAGLE3"):
-        ctx.note(
-            "--enable-unified-memory + EAGLE/EAGLE3 with HiCache is refused by SGLang (E20); "
-            "its exact message is not reproduced, so no error is reported"
-        )
-
-
-def _page_major_backends(ctx: Ctx) -> None:
-    """The allow-list of attention backends for the unified (page-major) pool."""
-    mla = ctx.mla()
-    if mla is None:
-        ctx.note("model unknown: the unified pool's attention-backend allow-list not checked")
-        return
-    if mla:
-        allowed = M.PAGE_MAJOR_MLA[ctx.line]
-    elif ctx.new and ctx.model is not None and _asymmetric_kv(ctx.model):
-        allowed = M.PAGE_MAJOR_ASYMMETRIC
-    else:
-        allowed = M.PAGE_MAJOR_MHA
-    prefill, decode = ctx.backends()
-    if prefill is None or decode is None:
-        ctx.note(
-            "page-major KV layout: the default attention backend is GPU-dependent; SGLang "
-            f"refuses it unless it is one of {allowed}; not checked"
-        )
-        return
-    backends = sorted({prefill, decode})
-    if not set(backends) <= set(allowed):
-        ctx.fail("E20", M.page_major(ctx.line, backends, allowed), "AssertionError")
-
-
-def _asymmetric_kv(model: object) -> bool:
-    k, vd = getattr(model, "head_dim", None), getattr(model, "v_head_dim", None)
-    return bool(k and vd and k != vd)
-
-
 def dllm(ctx: Ctx) -> None:
     v = ctx.v
     if v.get("dllm_algorithm") is not None and not v.get("disable_radix_cache") and ctx.hicache:
