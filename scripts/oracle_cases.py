@@ -60,7 +60,7 @@ PAGES = ["1", "8", "16", "32", "64", "128", "256", "0", "-1", "abc"]
 KV_DTYPES = ["auto", "fp8_e5m2", "fp8_e4m3", "bf16"]
 
 
-def _pick(rnd: random.Random) -> list[list[str]]:
+def _pick(rnd: random.Random, ns_wide: float = 0.0) -> list[list[str]]:
     """One random argv, as groups of tokens (one flag and its value each)."""
     g: list[list[str]] = []
 
@@ -115,6 +115,24 @@ def _pick(rnd: random.Random) -> list[list[str]]:
     maybe(0.05, "--radix-cache-backend", "custom")
     maybe(0.05, "--optimistic-prefill-attempts", rnd.choice(["0", "2"]))
     maybe(0.05, "--tp-size", rnd.choice(["1", "2"]))
+    if ns_wide and rnd.random() < ns_wide:  # the less common interactions (second-wave batches)
+        maybe(
+            0.15,
+            "--disaggregation-transfer-backend",
+            rnd.choice(["mooncake", "nixl", "mori", "ascend", "fake", "mooncake_tcp"]),
+        )
+        maybe(0.1, "--speculative-algorithm", rnd.choice(["EAGLE", "EAGLE3", "NGRAM", "DSPARK"]))
+        maybe(0.08, "--enable-two-batch-overlap")
+        maybe(0.08, "--enable-hisparse")
+        maybe(0.1, "--enable-dp-attention")
+        maybe(0.1, "--dp-size", rnd.choice(["1", "2"]))
+        maybe(0.08, "--pp-size", rnd.choice(["1", "2"]))
+        maybe(0.08, "--enable-kv-cache-sharding")
+        maybe(0.06, "--enable-streaming-session")
+        maybe(0.06, "--enable-priority-scheduling")
+        maybe(0.06, "--disable-priority-preemption")
+        maybe(0.05, "--enable-int8-mamba-checkpoint")
+        maybe(0.1, "--radix-eviction-policy", rnd.choice(["lru", "lfu", "slru", "priority"]))
     rnd.shuffle(g)
     return g
 
@@ -214,7 +232,7 @@ def cmd_gen(ns: argparse.Namespace) -> int:
             print(json.dumps({**case, "argv": argv}))
     n = 0
     while n < ns.n:
-        argv, tpl = _spell(rnd, _pick(rnd))
+        argv, tpl = _spell(rnd, _pick(rnd, ns.wide))
         if tuple(argv) in seen:
             continue
         seen.add(tuple(argv))
@@ -233,6 +251,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-n", type=int, default=300)
     ap.add_argument("--models", default="mha,mla,dsa")
+    ap.add_argument("--wide", type=float, default=0.0, help="share of argvs with rarer flags")
     return cmd_gen(ap.parse_args())
 
 
