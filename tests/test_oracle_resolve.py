@@ -9,6 +9,12 @@ MLA configs and a DeepSeek-V3.2-style DSA config (``tests/data/oracle_models/dsa
 DSA records were recorded with the GPU generation answered as SM90 (the DSA override asks
 torch for it), so they are replayed with ``gpu_sm=90``.  Same comparison rules as
 ``test_conformance.py`` (see ``conformance_replay.py``).
+
+Left out of the file (not modelled by the resolver, which notes them instead): 41 records whose
+outcome comes from SGLang's speculative-decoding validation (including the CPU-only "DSpark
+speculative decoding only supports CUDA ..." gate) and 3 from the deeper
+``--enable-kv-cache-sharding`` checks (attention backend, GPU memory); and ``--model X`` given
+after the recorder's own ``--model-path`` (it resolves a hub id, outside the resolver).
 """
 
 from __future__ import annotations

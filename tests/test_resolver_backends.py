@@ -247,8 +247,10 @@ def test_int8_mamba_and_nvfp4(ver):
 
 
 def test_cp_sharded_dsa_hicache_0523():
-    args = dict(**HC, enable_kv_cache_sharding=True)
+    args = dict(**HC, enable_kv_cache_sharding=True, disaggregation_mode="prefill")
     ok(run(NEW, "dsa", **args))
+    res = run(NEW, "dsa", **HC, enable_kv_cache_sharding=True)
+    assert err(res) == ("ValueError", M.KV_SHARDING_PREFILL_ONLY)
     res = run(NEW, "dsa", **args, hicache_io_backend="direct", hicache_mem_layout="layer_first")
     assert err(res) == ("ValueError", M.CP_DSA_IO)
 

@@ -408,3 +408,15 @@ def test_runtime_decisions_are_notes(ver):
     assert any("R15" in n for n in res.notes)
     res = ok(run(ver, **HC, hicache_size=20))
     assert not any("R15" in n for n in res.notes)
+
+
+@BOTH
+def test_deprecated_dp_attention(ver):
+    # 0.5.23 folds --enable-dp-attention into attn_dp_size = dp_size; with dp_size 1 that is
+    # no attention DP at all, so the decode radix cache logs no DP warning.
+    res = ok(run(ver, **DECODE_RADIX, enable_dp_attention=True))
+    assert (M.DECODE_RADIX_DP in res.logs) == (ver == OLD)
+    res = run(ver, **HC, enable_dp_attention=True, dp_size=2)
+    if ver == NEW:  # tp_size 1 is not a multiple of attn_dp_size 2: a bare assert
+        assert err(res) == ("AssertionError", "")
+        assert res.resolved["attn_dp_size"] == 2 and res.resolved["dp_size"] == 1

@@ -243,6 +243,10 @@ KV4_TRTLLM_MHA = (
     "SM100 native NVFP4 with trtllm_mha does not yet support hierarchical KV cache or LMCache "
     "because their host pools do not preserve the physical block-scale layout."
 )
+KV_SHARDING_PREFILL_ONLY = (
+    "--enable-kv-cache-sharding is only supported on PD prefill workers: a rank's pool holds "
+    "only its stripe of every cached page, which is incompatible with local decode."
+)
 CP_DSA_MODE = "CP-sharded DSA HiCache requires host memory mode cache"
 CP_DSA_IO = "CP-sharded DSA HiCache requires kernel I/O with layer_first or page_first"
 # ----------------------------------------------------------------- model overrides / other

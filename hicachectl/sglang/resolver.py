@@ -56,11 +56,13 @@ REDACTED = "<redacted>"
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|api_key|credential", re.I)
 
 PIPELINE = (
+    pd.deprecated_dp_attention,  # 0.5.23: first of all
     hicache.ratio_default,  # before the dummy-model return
     pd.handle_pd_disaggregation,
     pagesize.model_overrides,  # handle_model_specific_adjustments
     pagesize.attention_backends,  # attention-backend compatibility + page-size post passes
     hicache.handle_hicache,
+    pd.data_parallelism,
     compat.kv_cache_sharding,
     compat.cache_compatibility,
     unified.unified_memory_pool,  # page-major allow-list first, then the pool checks

@@ -130,7 +130,11 @@ class Ctx:
         )
 
     def dp_attention(self) -> bool:
-        return bool(self.v.get("enable_dp_attention")) or (self.v.get("attn_dp_size") or 1) > 1
+        # 0.5.23 folds the deprecated --enable-dp-attention into attn_dp_size first
+        # (rules_pd.deprecated_dp_attention); 0.5.21 reads the flag itself.
+        if self.new:
+            return (self.v.get("attn_dp_size") or 1) > 1
+        return bool(self.v.get("enable_dp_attention"))
 
     def sm_major(self) -> int | None:
         return None if self.gpu_sm is None else self.gpu_sm // 10

@@ -11,7 +11,15 @@ from hicachectl.sglang.rules_base import Ctx
 
 def kv_cache_sharding(ctx: Ctx) -> None:
     v = ctx.v
-    if not v.get("enable_kv_cache_sharding") or not ctx.hicache:
+    if not v.get("enable_kv_cache_sharding"):
+        return
+    if v.get("disaggregation_mode") != "prefill":
+        ctx.fail("E19", M.KV_SHARDING_PREFILL_ONLY)
+    ctx.note(
+        "--enable-kv-cache-sharding: SGLang's further checks (attention backend, speculative "
+        "decoding, radix backend, GPU memory) are not reproduced"
+    )
+    if not ctx.hicache:
         return
     if v.get("hicache_storage_backend") is not None:
         ctx.note(

@@ -18,7 +18,7 @@ _STEP3P_PREFIXES = ("Step3p5", "Step3p7")
 
 def model_overrides(ctx: Ctx) -> None:
     """handle_model_specific_adjustments: model-driven page sizes and HiCache refusals."""
-    v, m = ctx.v, ctx.model
+    m = ctx.model
     if m is None:
         ctx.note(
             "model unknown: model-specific overrides (DeepSeek DSA/V4 page size, DSA DCP, "
@@ -37,8 +37,6 @@ def model_overrides(ctx: Ctx) -> None:
             ctx.set("disable_hybrid_swa_memory", True, "R10", M.step3p_hybrid(arch))
         if ctx.hicache and arch.startswith("MiniCPM") and "SALA" in arch.upper():
             ctx.fail("E16", M.MINICPM_SALA)
-    if ctx.hicache and v.get("enable_int8_mamba_checkpoint"):
-        ctx.fail("E17", M.INT8_MAMBA)
 
 
 def _dsa(ctx: Ctx) -> None:
@@ -119,6 +117,9 @@ def attention_backends(ctx: Ctx) -> None:
                 "page_size", 128, "P-intel_xpu", M.intel_xpu_page(bool(mla), v.get("page_size"))
             )
 
+    # mamba_hook.handle_int8_mamba_checkpoint runs after the backend checks, before the default.
+    if ctx.hicache and v.get("enable_int8_mamba_checkpoint"):
+        ctx.fail("E17", M.INT8_MAMBA)
     if v.get("page_size") is None:
         ctx.set("page_size", 1, "P-default")  # CUDA default; MUSA/HIP differ
 

@@ -9,6 +9,24 @@ from hicachectl.sglang import messages as M
 from hicachectl.sglang.rules_base import Ctx
 
 
+def deprecated_dp_attention(ctx: Ctx) -> None:
+    """0.5.23's handle_deprecated_dp_attention: --enable-dp-attention becomes attn_dp_size."""
+    v = ctx.v
+    if not ctx.new or not v.get("enable_dp_attention"):
+        return
+    if (v.get("attn_dp_size") or 1) == 1:
+        ctx.set("attn_dp_size", v.get("dp_size") or 1, "DP-deprecated")
+        ctx.set("dp_size", 1, "DP-deprecated")
+    ctx.set("enable_dp_attention", False, "DP-deprecated")
+
+
+def data_parallelism(ctx: Ctx) -> None:
+    """0.5.23's handle_data_parallelism (after handle_hicache): a bare ``assert`` (no text)."""
+    v = ctx.v
+    if ctx.new and ctx.dp_attention() and (v.get("tp_size") or 1) % v["attn_dp_size"]:
+        ctx.fail("DP", "", "AssertionError")
+
+
 def handle_pd_disaggregation(ctx: Ctx) -> None:
     v = ctx.v
     if v.get("disaggregation_transfer_backend") == "mooncake_tcp":
