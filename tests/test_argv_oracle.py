@@ -128,7 +128,8 @@ def compare(p: engine.Parser, tokens: list[str], *, known: bool = False):
     if want_err is None:
         for dest, v in vars(got).items():
             if dest in ns and p.by_dest_kind(dest) not in ("custom",):
-                assert ns[dest] == v, (tokens, dest, ns[dest], v)
+                same = ns[dest] == v or (v != v and ns[dest] != ns[dest])  # NaN == NaN here
+                assert same, (tokens, dest, ns[dest], v)
         if known:
             assert [tokens[i] for i in out.extras] == extras
     return out
