@@ -35,3 +35,17 @@ def cli(capsys):
         return CliResult(code, out, err)
 
     return run
+
+
+# Property tests: no per-example deadline (CI machines are slow and shared), and in CI a
+# fixed seed so that a run is reproducible; locally hypothesis explores new examples.
+try:
+    import os
+
+    from hypothesis import settings as _hsettings
+
+    _hsettings.register_profile("hicachectl", deadline=None)
+    _hsettings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+    _hsettings.load_profile("ci" if os.environ.get("CI") else "hicachectl")
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
