@@ -91,6 +91,7 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
             esc = m.group(1)
     ex.suppressions.extend(hash_comment_suppressions(lines))
     vars = Vars()
+    env_spans: dict[str, Span] = {}  # where each ENV variable was set, for rule spans
     last: dict[str, Command] = {}
 
     def flush() -> None:
@@ -113,14 +114,14 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
         if kw == "FROM":
             flush()
         elif kw in ("ENV", "ARG"):
-            _env(kw, parts, vars, ex)
+            _env(kw, parts, vars, ex, env_spans)
         elif kw in ("RUN", "CMD", "ENTRYPOINT"):
             tokens = None if heredoc else _exec_form(parts)
             if tokens and _is_shell_c(tokens):
                 # ["/bin/sh", "-c", "script"]: the script is shell; columns after a JSON
                 # escape inside it are off by one per escape (documented approximation)
                 sp = tokens[2].span
-                found = _shell(ex, tokens[2].text, RowMap.at(sp.line, sp.col), vars)
+                found = _shell(ex, tokens[2].text, RowMap.at(sp.line, sp.col), vars, env_spans)
                 for c in found:
                     c.context.update(instruction=kw, via="sh -c")
             elif tokens:
@@ -131,6 +132,7 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
                     tokens,
                     Span(first.line, first.col, end.end_line, end.end_col),
                     env=dict(ex.file_env),
+                    env_spans=dict(env_spans),
                     group=ex.path,
                     context={"instruction": kw},
                 )
@@ -139,7 +141,8 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
                 script = "\n".join(p[2] for p in parts)
                 if esc != "\\":
                     script = script.replace(esc + "\n", "\\\n")
-                found = _shell(ex, script, RowMap(tuple((p[0], p[1]) for p in parts)), vars)
+                rows = RowMap(tuple((p[0], p[1]) for p in parts))
+                found = _shell(ex, script, rows, vars, env_spans)
                 for c in found:
                     c.context.update(instruction=kw, shell_form=True)
             if kw == "RUN":
@@ -151,7 +154,9 @@ def extract_dockerfile(text: str, ex: Extraction) -> None:
     flush()
 
 
-def _shell(ex: Extraction, script: str, rowmap: RowMap, vars: Vars) -> list[Command]:
+def _shell(
+    ex: Extraction, script: str, rowmap: RowMap, vars: Vars, env_spans: dict[str, Span]
+) -> list[Command]:
     """Commands of a RUN/CMD/ENTRYPOINT script, with the image's ENV before their own."""
     r = extract_shell(
         script,
@@ -165,10 +170,11 @@ def _shell(ex: Extraction, script: str, rowmap: RowMap, vars: Vars) -> list[Comm
     ex.findings.extend(r.findings)
     for c in r.commands:
         c.env = {**ex.file_env, **c.env}
+        c.env_spans = {**env_spans, **c.env_spans}
     return r.commands
 
 
-def _env(kw: str, parts, vars: Vars, ex: Extraction) -> None:
+def _env(kw: str, parts, vars: Vars, ex: Extraction, env_spans: dict[str, Span]) -> None:
     text = " ".join(p[2].rstrip().rstrip("\\") for p in parts).strip()
     words = [w for w, _, _ in split_words(text)]
     if kw == "ENV" and words and "=" not in words[0]:  # legacy "ENV KEY value with spaces"
@@ -181,3 +187,16 @@ def _env(kw: str, parts, vars: Vars, ex: Extraction) -> None:
         vars.set(key, Var(value))
         if kw == "ENV":
             ex.file_env[key] = value
+            span = _key_span(parts, key)
+            if span is not None:
+                env_spans[key] = span
+
+
+def _key_span(parts, key: str) -> Span | None:
+    """The ``KEY=value`` (or legacy ``KEY value``) word of an ENV instruction."""
+    pattern = re.compile(rf"(?<![\w$]){re.escape(key)}(?==|\s)(=\S*)?")
+    for line_no, off, seg in parts:
+        m = pattern.search(seg)
+        if m:
+            return Span(line_no, off + m.start() + 1, line_no, off + m.end())
+    return None

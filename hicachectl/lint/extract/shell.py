@@ -98,6 +98,7 @@ class _Walker(Assignments, SyntaxHelpers):
         self.text, self.path, self.rowmap = text, path, rowmap
         self.host_format, self.group, self.vars = host_format, group, vars
         self.result, self.depth = result, depth
+        self.exported_names: set[str] = set()  # names ever exported (scan only these)
         self.syntax_notes = True
         # tree-sitter-bash 0.25's external scanner reads out of bounds (SIGSEGV, or silent
         # corruption) on some non-ASCII code points.  Bash gives meaning only to ASCII, so
@@ -250,6 +251,12 @@ class _Walker(Assignments, SyntaxHelpers):
         )
         if self.depth:
             cmd.context["nested_depth"] = self.depth
+        if self.exported_names:
+            # Kept apart from env (prefixes, `env`): rules that want inherited variables
+            # (HC513) read them here, with where they were exported.
+            exported = self.exported_env()
+            if exported:
+                cmd.context["exported_env"] = exported
         self.result.commands.append(cmd)
         self.placed.append((cmd, node.start_point[0], node.end_point[0]))
 

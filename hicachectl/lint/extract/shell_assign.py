@@ -9,6 +9,8 @@ or pipeline element's assignments never reach the parent.  Known values assigned
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hicachectl.lint.extract.shell_words import Var, expand_string, expand_word_origins
 
 MAX_VALUE = 65536  # characters in one variable; longer values become unknown
@@ -16,7 +18,8 @@ MAX_ELEMENTS = 4096  # elements in one array; longer arrays become unknown
 
 
 class Assignments:
-    """Mixin for ``_Walker`` (which provides vars, result, depth, span() and _raw())."""
+    """Mixin for ``_Walker`` (which provides vars, result, depth, exported_names, span()
+    and _raw())."""
 
     def _assign(self, node, export: bool) -> tuple[str, str] | None:
         name_node = node.child_by_field_name("name")
@@ -60,7 +63,10 @@ class Assignments:
         if len(text) > MAX_VALUE:  # X="$X$X" doubles it each time
             text, known = raw, False
         spans = [self.span(value)] if value is not None and not append else None
-        self.vars.set(name, Var(text, known, origin, spans))
+        exported = export or (old is not None and old.exported)  # bash keeps the attribute
+        if exported:
+            self.exported_names.add(name)
+        self.vars.set(name, Var(text, known, origin, spans, exported))
         if known and self.depth == 0:
             self.result.file_env[name] = text
         return name, text
@@ -70,6 +76,21 @@ class Assignments:
         for child in node.named_children:
             if child.type == "variable_assignment":
                 self._assign(child, export=kw == "export")
+            elif child.type == "variable_name" and kw == "export":  # `X=1; export X`
+                var = self.vars.get(self._raw(child))
+                if var is not None and not var.exported:
+                    self.vars.set(self._raw(child), replace(var, exported=True))
+                    self.exported_names.add(self._raw(child))
+
+    def exported_env(self) -> dict:
+        """Exported variables with known string values, as a command started now inherits
+        them: name -> (value, span of the value where it was assigned, or None)."""
+        out = {}
+        for name in sorted(self.exported_names):
+            var = self.vars.get(name)
+            if var is not None and var.exported and var.known and isinstance(var.value, str):
+                out[name] = (var.value, var.spans[0] if var.spans else None)
+        return out
 
     def _leave(self, kind: str, before: dict) -> None:
         """After a block that may not run (if/case/loop/function/&&), a variable it changed

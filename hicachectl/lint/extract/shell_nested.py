@@ -66,6 +66,7 @@ def _reparse(self, script: str, rowmap: RowMap) -> list:
         inner,
         self.depth + 1,
     )
+    sub.exported_names = self.exported_names  # the variables are shared, so is the export
     sub.run()
     kept = find_breaks(sub, inner.findings)
     self.result.commands.extend(kept)

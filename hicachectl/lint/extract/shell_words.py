@@ -31,6 +31,8 @@ class Var:
     # Where each value was written (one Span per array element; one for a string), so a
     # token that came from a variable can point at its definition (Token.origin).
     spans: list | None = None
+    # `export`ed: later commands inherit it in their environment.
+    exported: bool = False
 
 
 @dataclass(slots=True)

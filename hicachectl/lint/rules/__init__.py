@@ -21,6 +21,7 @@ from hicachectl.lint.rules import (
     topology_gpus,
     topology_ports,
     topology_routing,
+    topology_system_port,
     validity_unknown,
     validity_values,
 )
@@ -73,6 +74,7 @@ RULES: tuple[type[Rule], ...] = (
     topology_routing.SharedCacheWithoutMooncake,  # HC510
     topology_frontend.WorkerPortIsHttpPort,  # HC511
     topology_gpus.NotEnoughGpus,  # HC512
+    topology_system_port.SystemPortOutOfRange,  # HC513
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in RULES}
