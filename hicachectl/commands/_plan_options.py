@@ -28,7 +28,7 @@ _OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("tp", int, "Tensor parallel size per worker.", DEPLOYMENT),
     ("dp", int, "Data parallel size per worker.", DEPLOYMENT),
     ("pp", int, "Pipeline parallel size per worker.", DEPLOYMENT),
-    ("workers", int, "Aggregated replicas behind a KV-routing frontend.", DEPLOYMENT),
+    ("workers", int, "Aggregated replicas (more than one: behind a KV-routing frontend).", DEPLOYMENT),
     ("prefill_workers", int, "Disaggregated prefill workers.", DEPLOYMENT),
     ("decode_workers", int, "Disaggregated decode workers.", DEPLOYMENT),
     ("mem_fraction_static", float, "SGLang --mem-fraction-static (default: SGLang's own).", DEPLOYMENT),

@@ -75,7 +75,7 @@ def command(
     discovery: Annotated[
         str | None,
         typer.Option(
-            help="file (a fresh store under the run directory) or etcd (an existing etcd at $ETCD_ENDPOINTS).",
+            help="file (default: a fresh store under the run directory) or etcd (an existing etcd at $ETCD_ENDPOINTS).",
             rich_help_panel=_L,
         ),
     ] = None,
@@ -83,7 +83,7 @@ def command(
         bool | None,
         typer.Option(
             "--loopback/--no-loopback",
-            help="Bind Dynamo's listeners to 127.0.0.1 (default: on with the mocker).",
+            help="Bind Dynamo's listeners to 127.0.0.1 (default: on with the mocker, off with sglang).",
             rich_help_panel=_L,
         ),
     ] = None,
