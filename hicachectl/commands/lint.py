@@ -70,7 +70,9 @@ def command(
     ] = None,
     hardware: Annotated[
         str | None,
-        typer.Option(help="Hardware snapshot (`hicachectl probe --json`) for the memory rules."),
+        typer.Option(
+            help="Hardware snapshot (`hicachectl probe --json`) for the memory rules and the GPU count."
+        ),
     ] = None,
     host_memory: Annotated[
         str | None,
