@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hicachectl import __version__
+from hicachectl.secrets import mask_line
 
 if TYPE_CHECKING:
     from hicachectl.lint.engine import LintResult
@@ -76,7 +77,7 @@ def render_text(result: LintResult, *, quiet: bool = False, color: bool = False)
         out.append(f"{f.path}:{f.span.line}:{f.span.col}: {tag} {f.code} [{f.name}] {f.message}")
         lines = result.lines.get(f.path) or []
         if 0 < f.span.line <= len(lines):
-            src = lines[f.span.line - 1].rstrip("\n")
+            src = mask_line(lines[f.span.line - 1].rstrip("\n"))  # never echo a secret
             gutter = f"{f.span.line:>5} | "
             out.append(gutter + src)
             out.append(" " * (len(gutter) - 2) + "| " + _caret(src, f))
