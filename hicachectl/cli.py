@@ -106,9 +106,15 @@ def _click_exit(exc: Exception) -> int | None:
         return exc.exit_code
     if kind == "Abort":
         return EXIT_SIGINT
-    if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-        exc.show()
-        return 0 if kind == "NoArgsIsHelpError" else EXIT_USAGE
+    if kind == "NoArgsIsHelpError" and hasattr(exc, "show"):
+        exc.show()  # `hicachectl` alone prints the help
+        return 0
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        # One line, not click's three-line usage block.
+        ctx = getattr(exc, "ctx", None)
+        where = getattr(ctx, "command_path", None) or "hicachectl"
+        _err(f"{exc.format_message()} (see '{where} --help')")
+        return EXIT_USAGE
     return None
 
 

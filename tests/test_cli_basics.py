@@ -19,3 +19,18 @@ def test_unknown_option_is_usage_error(cli):
     r = cli("--no-such-option")
     assert r.exit_code == 2
     assert "Traceback" not in r.output
+
+
+def test_usage_errors_are_one_line(cli):
+    r = cli("plan", "--host-memory-mode", "x")
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("hicachectl: No such option: --host-memory-mode")
+    assert "hicachectl plan --help" in lines[0]
+
+
+def test_no_args_prints_help(cli):
+    r = cli()
+    assert r.exit_code == 0
+    assert "Usage" in r.stdout
