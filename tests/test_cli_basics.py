@@ -34,3 +34,10 @@ def test_no_args_prints_help(cli):
     r = cli()
     assert r.exit_code == 0
     assert "Usage" in r.stdout
+
+
+def test_launch_rejects_negative_timings(cli):
+    for opt in ("--ready-timeout", "--grace", "--speedup-ratio"):
+        r = cli("launch", "--profile", "dev", opt, "-1", "--dry-run")
+        assert r.exit_code == 2, r.output
+        assert f"Invalid value for '{opt}'" in r.stderr

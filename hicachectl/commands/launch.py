@@ -55,13 +55,16 @@ def command(
     ready_timeout: Annotated[
         float | None,
         typer.Option(
+            min=0.1,
             help="Seconds to wait for readiness before tearing down (default 900; 60 with the mocker).",
             rich_help_panel=_L,
         ),
     ] = None,
     grace: Annotated[
         float,
-        typer.Option(help="Seconds between SIGTERM and SIGKILL when stopping.", rich_help_panel=_L),
+        typer.Option(
+            min=0.0, help="Seconds between SIGTERM and SIGKILL when stopping.", rich_help_panel=_L
+        ),
     ] = 10.0,
     quiet: Annotated[
         bool,
@@ -89,7 +92,9 @@ def command(
     ] = None,
     speedup_ratio: Annotated[
         float,
-        typer.Option(help="Mocker --speedup-ratio (0: no simulated delay).", rich_help_panel=_L),
+        typer.Option(
+            min=0.0, help="Mocker --speedup-ratio (0: no simulated delay).", rich_help_panel=_L
+        ),
     ] = 0.0,
     options: dict[str, Any] | None = None,
     profile: str | None = None,
