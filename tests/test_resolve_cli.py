@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHARED
+from conftest import SHARED, needs_shared
 
 KEYS = {"sglang_version", "entrypoint", "resolved", "rewrites", "errors", "problems"}
+pytestmark = needs_shared  # the model configs come from ../shared
+
 MHA = str(SHARED / "conformance" / "models" / "mha-llama8b.json")
 MLA = str(SHARED / "conformance" / "models" / "mla-dsv2lite.json")
 HICACHE = (
