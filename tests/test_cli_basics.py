@@ -41,3 +41,10 @@ def test_launch_rejects_negative_timings(cli):
         r = cli("launch", "--profile", "dev", opt, "-1", "--dry-run")
         assert r.exit_code == 2, r.output
         assert f"Invalid value for '{opt}'" in r.stderr
+
+
+def test_lint_unreadable_input_is_not_reported_as_clean(cli, tmp_path):
+    r = cli("lint", str(tmp_path / "nosuch.sh"))
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.strip().endswith("nosuch.sh: no such file or directory")

@@ -134,7 +134,9 @@ def command(
     for note in result.notes:
         sys.stderr.write(f"hicachectl: note: {note}\n")
     color = output_format == "text" and sys.stdout.isatty()
-    sys.stdout.write(render(result, output_format, quiet=quiet, color=color))
+    if not (result.errors and not result.findings and output_format == "text"):
+        # ("no problems found" would be untrue when an input could not be read)
+        sys.stdout.write(render(result, output_format, quiet=quiet, color=color))
     for err in result.errors:
         sys.stderr.write(f"hicachectl: {err}\n")
     if result.errors:
