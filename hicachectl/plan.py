@@ -212,6 +212,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
         resolved[role].verify(proc.argv)
     warnings += [w for role in role_set for w in resolved[role].warnings if w not in warnings]
     warnings += _storage_warnings(request, model)
+    if request.hicache_size is not None and request.hicache_ratio is not None:
+        warnings.append(
+            f"both --hicache-size {request.hicache_size} and --hicache-ratio "
+            f"{request.hicache_ratio:g} given: SGLang sizes the host pool by the size and "
+            "ignores the ratio"
+        )
     notes.append(
         f"DYN_FILE_KV={topology.FILE_KV_PLACEHOLDER}: the launcher replaces {{run_dir}} with its "
         "run directory (the sh rendering with $RUN_DIR)"

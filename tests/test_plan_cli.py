@@ -334,3 +334,25 @@ def test_bad_option_values(cli, tmp_path):
     assert r.exit_code == 2 and "cannot be planned together" in r.stderr
     r = cli("plan", "--hardware", snap, "--model", "Qwen/Qwen3-0.6B", "--format", "yaml")
     assert r.exit_code == 2
+
+
+def test_both_size_and_ratio_warns_that_size_wins(cli):
+    import json
+
+    r = cli(
+        "plan",
+        "--profile",
+        "dev",
+        "--hicache-ratio",
+        "2",
+        "--hicache-size",
+        "10",
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.stdout)
+    assert any(
+        w.startswith("both --hicache-size 10 and --hicache-ratio 2 given") for w in plan["warnings"]
+    )
+    assert plan["workers"][0]["per_rank"]["hicache_size_gb"] == 10
