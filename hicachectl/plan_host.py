@@ -73,10 +73,12 @@ def size_host(
             f"(min of free DRAM and cgroup headroom) is within SGLang's 10 GiB reserve"
         )
     if fixed > budget:
+        n = len(slots) * per_worker
+        ranks_txt = f"{n} rank{'s' if n != 1 else ''}"
         what = (
-            f"--hicache-size {request.hicache_size} GB × {len(slots) * per_worker} ranks"
+            f"--hicache-size {request.hicache_size} GB × {ranks_txt}"
             if request.hicache_size is not None
-            else f"host pools of {len(slots) * per_worker} ranks"
+            else f"host pools of {ranks_txt}"
         )
         raise InfeasibleError(sizing.over_budget_message(what, fixed, budget))
     if auto:
