@@ -55,7 +55,7 @@ def command(
     ready_timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.1,
+            min=0.0,
             help="Seconds to wait for readiness before tearing down (default 900; 60 with the mocker).",
             rich_help_panel=_L,
         ),
