@@ -6,25 +6,6 @@ from typing import Annotated
 
 import typer
 
-HICACHE_FIELDS = (
-    "enable_hierarchical_cache",
-    "hicache_ratio",
-    "hicache_size",
-    "hicache_host_memory_fraction",
-    "hicache_host_memory_mode",
-    "hicache_mem_layout",
-    "hicache_io_backend",
-    "hicache_write_policy",
-    "hicache_storage_backend",
-    "hicache_storage_prefetch_policy",
-    "page_size",
-    "disable_radix_cache",
-    "attention_backend",
-    "decode_attention_backend",
-    "disaggregation_mode",
-    "disaggregation_decode_retraction_backup",
-)
-
 
 def command(
     argv: Annotated[
@@ -62,11 +43,12 @@ def command(
     SGLang's own argument parser rejects.
     """
     from hicachectl.sglang.report import run_resolve
+    from hicachectl.sglang.resolver import HICACHE_FIELDS
 
     return run_resolve(
         list(argv or ()),
         sglang_version=sglang_version,
         model_config=model_config,
         json_out=json_out,
-        fields=HICACHE_FIELDS,
+        fields=(*HICACHE_FIELDS, "disaggregation_mode"),
     )
