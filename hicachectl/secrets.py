@@ -1,28 +1,47 @@
-"""Masking of secrets in free text that hicachectl echoes back (e.g. lint's source lines).
+"""What counts as a secret, and how hicachectl keeps secrets out of what it prints.
 
-A value is treated as a secret when it follows a flag or a variable whose name says so
-(``--api-key``, ``--admin-api-key``, ``--hf-token``, ``*_TOKEN=``, ``*PASSWORD:`` …).  Each
-character of the value becomes ``*``, so columns (and lint's carets) still line up.
+One predicate, :func:`is_secret_name`, decides for flags (``--api-key``, ``--hf-token``) and
+environment variables (``HF_TOKEN``, ``AWS_SECRET_ACCESS_KEY``) alike; ``resolve``'s report,
+``launch --dry-run`` and lint's echoed source lines all use it.
 """
 
 from __future__ import annotations
 
 import re
 
-_WORDS = r"(?:api[-_]?key|token|secret|password|passwd|credential|access[-_]?key)"
-_FLAG = re.compile(rf"(--[\w-]*{_WORDS}[\w-]*)(=|\s+)(['\"]?)([^\s'\"]+)", re.IGNORECASE)
-_VAR = re.compile(rf"\b([A-Za-z0-9_]*{_WORDS}[A-Za-z0-9_]*)(\s*[=:]\s*)(['\"]?)([^\s'\"]+)", re.I)
+# A name is secret when, without dashes/underscores and lower-cased, it ends with one of these
+# (so --max-total-tokens is not, --hf-token is).
+_ENDINGS = (
+    "apikey",
+    "apikeys",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "credential",
+    "credentials",
+)
+_FLAG = re.compile(r"(--[\w-]+)(=|\s+)(['\"]?)([^\s'\"-][^\s'\"]*)")
+_VAR = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)(\s*[=:]\s*)(['\"]?)([^\s'\"]+)")
+
+
+def is_secret_name(name: str) -> bool:
+    """``--api-key``, ``--hf-token``, ``HF_TOKEN``, ``MOONCAKE_PASSWORD`` … are secret names."""
+    flat = name.lstrip("-").replace("-", "").replace("_", "").lower()
+    return flat.endswith(_ENDINGS)
 
 
 def _star(m: re.Match[str]) -> str:
     value = m.group(4)
-    if value.startswith(("$", "<")) or value in ("***", "..."):
-        return m.group(0)  # a reference or a placeholder, not the secret itself
+    if not is_secret_name(m.group(1)) or value.startswith(("$", "<")) or value in ("***", "..."):
+        return m.group(0)  # not secret-named, or a reference / placeholder, not the secret
     return m.group(1) + m.group(2) + m.group(3) + "*" * len(value)
 
 
 def mask_line(text: str) -> str:
-    """``text`` with the values of secret-named flags and variables starred out."""
-    if not _FLAG.search(text) and not _VAR.search(text):
-        return text
+    """``text`` with the values of secret-named flags and variables starred out, one ``*``
+    per character, so that columns (and lint's carets) still line up."""
     return _VAR.sub(_star, _FLAG.sub(_star, text))

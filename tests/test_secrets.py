@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hicachectl.secrets import mask_line
+from hicachectl.secrets import is_secret_name, mask_line
 
 
 @pytest.mark.parametrize(
@@ -20,11 +20,31 @@ from hicachectl.secrets import mask_line
         ("--api-key $API_KEY", "--api-key $API_KEY"),
         ("--api-key <your-key>", "--api-key <your-key>"),
         ("--hicache-size 30 --tp-size 2", "--hicache-size 30 --tp-size 2"),
+        ("--max-total-tokens 4096", "--max-total-tokens 4096"),
+        ("--enable-metrics --api-key k3y", "--enable-metrics --api-key ***"),
     ],
 )
 def test_mask_line(line, masked):
     assert mask_line(line) == masked
     assert len(mask_line(line)) == len(line)  # carets stay aligned
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("--api-key", True),
+        ("--admin-api-key", True),
+        ("--hf-token", True),
+        ("HF_TOKEN", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("ssl_keyfile_password", True),
+        ("--max-total-tokens", False),
+        ("--hicache-size", False),
+        ("DYN_SYSTEM_PORT", False),
+    ],
+)
+def test_is_secret_name(name, secret):
+    assert is_secret_name(name) is secret
 
 
 def test_lint_text_report_does_not_echo_a_secret(cli, tmp_path):

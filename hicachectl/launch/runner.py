@@ -19,13 +19,11 @@ from hicachectl.launch import environ, frontend_view, preflight, rehearsal_model
 from hicachectl.launch.modcheck import ModuleCheck, needed_modules
 from hicachectl.launch.specs import Child, Settings, build_children
 from hicachectl.models import Plan
-
-SECRET_HINTS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL")
-SECRET_FLAGS = ("--api-key", "--admin-api-key", "--hf-token")
+from hicachectl.secrets import is_secret_name
 
 
 def _mask_env(key: str, value: str) -> str:
-    return "***" if any(h in key.upper() for h in SECRET_HINTS) else value
+    return "***" if is_secret_name(key) else value
 
 
 def _mask_argv(argv: list[str]) -> list[str]:
@@ -34,10 +32,10 @@ def _mask_argv(argv: list[str]) -> list[str]:
         if hide:
             out.append("***")
             hide = False
-        elif tok in SECRET_FLAGS:
+        elif tok.startswith("--") and is_secret_name(tok):
             out.append(tok)
             hide = True
-        elif tok.split("=", 1)[0] in SECRET_FLAGS and "=" in tok:
+        elif "=" in tok and tok.startswith("--") and is_secret_name(tok.split("=", 1)[0]):
             out.append(tok.split("=", 1)[0] + "=***")
         else:
             out.append(tok)

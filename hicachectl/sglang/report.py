@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from hicachectl.errors import UsageError
+from hicachectl.secrets import is_secret_name
 
 # SGLang fields holding credentials; their values are never printed.
 SECRET_FIELDS = frozenset({"api_key", "admin_api_key", "ssl_keyfile_password"})
-_SECRET_WORDS = ("apikey", "apikeys", "password", "passwd", "secret", "token")
 
 
 def _is_secret_opt(name: str) -> bool:
     """--api-key, --hf-token, --db-password, ... (but not --max-total-tokens)."""
-    if not name.startswith("-"):
-        return False
-    flat = name.lstrip("-").replace("-", "").replace("_", "").lower()
-    return flat.endswith(_SECRET_WORDS)
+    return name.startswith("-") and is_secret_name(name)
 
 
 def _is_version(v: str) -> bool:
