@@ -26,7 +26,7 @@ KV dtypes (bytes per element, block scales, SGLang's ``auto``) are in :mod:`hica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hicachectl.errors import InputError, UsageError
 from hicachectl.kvdtype import kv_format, row_bytes
@@ -205,8 +205,7 @@ def weight_bytes_per_rank(facts: ModelFacts, tp: int = 1, pp: int = 1) -> int:
     return -(-facts.weight_bytes // (tp * pp))
 
 
-@dataclass(frozen=True)
-class KVPool:
+class KVPool(NamedTuple):
     """One KV pool of a (possibly hybrid) model on one rank."""
 
     kind: str  # "full", "swa" or "indexer"

@@ -20,7 +20,7 @@ exact, not an estimate:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MiB = 1 << 20
 
@@ -77,8 +77,7 @@ def reserve_for_graph_mib(
     return mib
 
 
-@dataclass(frozen=True)
-class MemFraction:
+class MemFraction(NamedTuple):
     value: float
     reserved_mib: float
     chunked_prefill_size: int

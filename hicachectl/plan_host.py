@@ -4,7 +4,7 @@ worker's retraction backup), never pinning more than the budget.  Arithmetic: ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hicachectl import sizing
 from hicachectl.dynamo.topology import WorkerSlot
@@ -13,8 +13,7 @@ from hicachectl.models import GB, HardwareSnapshot, ModelFacts
 from hicachectl.profiles import PlanRequest
 
 
-@dataclass(frozen=True)
-class Sized:
+class Sized(NamedTuple):
     """One role's per-rank numbers before they become a PerRank."""
 
     device: int
