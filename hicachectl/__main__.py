@@ -1,5 +1,5 @@
 """`python -m hicachectl` runs the CLI."""
 
-from hicachectl.cli import main
+from hicachectl.entry import main
 
 raise SystemExit(main())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import os
 import sys
 
 # Start-up allocates hundreds of thousands of long-lived objects (typer, pydantic, our models)
@@ -21,7 +20,7 @@ gc.set_threshold(50_000, *gc.get_threshold()[1:])
 import typer  # noqa: E402
 
 from hicachectl import __version__  # noqa: E402
-from hicachectl.errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, HicacheError  # noqa: E402
+from hicachectl.errors import EXIT_SIGINT, EXIT_USAGE, report  # noqa: E402
 
 # (verb, module, help) in the order `--help` lists them.
 VERBS: list[tuple[str, str, str]] = [
@@ -125,38 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         verbs = {v for v, _, _ in VERBS}
         only = args[0] if args and args[0] in verbs else None
         rv = build_app(only)(args=args, prog_name="hicachectl", standalone_mode=False)
-    except HicacheError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            _err(line)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return EXIT_SIGINT
-    except BrokenPipeError:
-        # stdout closed early (e.g. `| head`): not an error worth a message.
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
-        return 0
     except Exception as exc:
         code = _click_exit(exc)
-        if code is not None:
-            return code
-        if os.environ.get("HICACHECTL_DEBUG"):
+        if code is None:
+            code = report(exc)
+        if code is None:  # HICACHECTL_DEBUG: show the traceback
             raise
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            from hicachectl.errors import format_validation_error
-
-            for line in format_validation_error(exc).splitlines():
-                _err(line)
-            return EXIT_USAGE
-        _err(
-            f"internal error: {type(exc).__name__}: {exc} (set HICACHECTL_DEBUG=1 for a traceback)"
-        )
-        return EXIT_INTERNAL
+        return code
+    except KeyboardInterrupt as exc:
+        return report(exc) or EXIT_SIGINT
     if isinstance(rv, bool):
         return int(not rv)
     return rv if isinstance(rv, int) else 0

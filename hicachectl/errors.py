@@ -65,3 +65,42 @@ def format_validation_error(exc: object, source: object | None = None) -> str:
         msg = err.get("msg", "invalid value")
         lines.append(where(source, msg, key=key) if source is not None else f"{key}: {msg}")
     return "\n".join(lines)
+
+
+def report(exc: BaseException, err=None) -> int | None:
+    """Show ``exc`` as the CLI does (one ``hicachectl: ...`` line each, never a traceback) and
+    return the exit code; None for an unexpected error under ``HICACHECTL_DEBUG`` (the caller
+    re-raises it).  Used by ``cli.main`` and by launch's start path, which runs without typer.
+    """
+    import os
+    import sys
+
+    stream = err or sys.stderr
+
+    def say(message: str) -> None:
+        stream.write(
+            message + "\n" if message.startswith("hicachectl") else f"hicachectl: {message}\n"
+        )
+
+    if isinstance(exc, HicacheError):
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            say(line)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        say("interrupted")
+        return EXIT_SIGINT
+    if isinstance(exc, BrokenPipeError):
+        # stdout closed early (e.g. `| head`): not an error worth a message.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return EXIT_OK
+    if os.environ.get("HICACHECTL_DEBUG"):
+        return None
+    if type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("pydantic"):
+        for line in format_validation_error(exc).splitlines():
+            say(line)
+        return EXIT_USAGE
+    say(f"internal error: {type(exc).__name__}: {exc} (set HICACHECTL_DEBUG=1 for a traceback)")
+    return EXIT_INTERNAL

@@ -28,9 +28,7 @@ def new_dict() -> dict:
     return {}
 
 
-GB = 1_000_000_000  # what SGLang means by GB in --hicache-size
-GiB = 1 << 30
-HOST_RESERVE_BYTES = 10 * GiB  # SGLang's HICACHE_HOST_MEMORY_RESERVE_BYTES
+from hicachectl.units import GB, HOST_RESERVE_BYTES, GiB  # noqa: E402,F401  (re-exported)
 
 
 class Frozen(BaseModel):

@@ -154,10 +154,9 @@ def test_gate_from_the_launch_children_and_the_dry_run_line(tmp_path):
     one = frontend_gate(build_children(make_plan(http_port=8000, workers=1), s, {}))
     assert one.expect.describe() == "the frontend sees 1 aggregated"  # round-robin
     # DYN_ROUTER_MODE in the frontend's environment counts like --router-mode
-    from dataclasses import replace
 
     kids = build_children(make_plan(http_port=8000, workers=1), s, {})
-    kids = [replace(c, argv=c.argv[:3], env={"DYN_ROUTER_MODE": "kv"}) if c.role == "frontend"
+    kids = [c._replace(argv=c.argv[:3], env={"DYN_ROUTER_MODE": "kv"}) if c.role == "frontend"
             else c for c in kids]  # fmt: skip
     assert frontend_gate(kids).expect.kv_routed
 

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import textwrap
-from dataclasses import replace
 
 import pytest
 from launch_plans import free_ports, make_plan
@@ -78,7 +77,7 @@ def _stand_ins(tmp_path, plan, *, worker_exit=None):
                 json.dumps(lines),
             ]
             argv += worker_exit or []
-        kids.append(replace(c, argv=argv))
+        kids.append(c._replace(argv=argv))
     return s, kids
 
 
@@ -124,7 +123,7 @@ def test_a_child_that_cannot_start_stops_the_others(tmp_path):
     s, kids = _stand_ins(tmp_path, plan)
     # the frontend starts first; the worker's interpreter does not exist
     kids = [
-        replace(c, argv=[str(tmp_path / "no-python")]) if c.role != "frontend" else c for c in kids
+        c._replace(argv=[str(tmp_path / "no-python")]) if c.role != "frontend" else c for c in kids
     ]
     with pytest.raises(HicacheError, match="cannot start worker-0") as info:
         supervise(

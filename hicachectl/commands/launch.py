@@ -129,26 +129,21 @@ def command(
         if early is not None:
             early.cancel()
         raise
-    from pathlib import Path
-
-    from hicachectl.launch.rundir import default_run_dir
     from hicachectl.launch.runner import launch
-    from hicachectl.launch.specs import Settings
+    from hicachectl.launch.specs import launch_settings, ready_timeout_for
 
-    settings = Settings(
-        python=python or sys.executable,
-        run_dir=Path(run_dir).resolve()
-        if run_dir
-        else default_run_dir(os.environ, pid=os.getpid()),
+    settings = launch_settings(
+        python=python,
+        run_dir=run_dir,
         engine=engine,
-        discovery=discovery or plan.discovery,
-        etcd_endpoints=os.environ.get("ETCD_ENDPOINTS", "http://localhost:2379"),
-        loopback=(engine == "mocker") if loopback is None else loopback,
+        discovery=discovery,
+        plan_discovery=plan.discovery,
+        loopback=loopback,
         speedup_ratio=speedup_ratio,
+        env=os.environ,
+        pid=os.getpid(),
     )
-    timeout = (
-        ready_timeout if ready_timeout is not None else (60.0 if engine == "mocker" else 900.0)
-    )
+    timeout = ready_timeout_for(engine, ready_timeout)
     return launch(
         plan,
         settings,

@@ -7,22 +7,27 @@ deployment is ready (``summary``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hicachectl.launch.bootcheck import Finding, parse_line
-from hicachectl.models import GB, HOST_RESERVE_BYTES, Plan, WorkerPlan
+from hicachectl.units import GB, HOST_RESERVE_BYTES
+
+if TYPE_CHECKING:
+    from hicachectl.models import Plan, WorkerPlan
 
 DEVICE_TOLERANCE = 0.01  # the plan's own accuracy target: within 1 %
 
 
-@dataclass
 class Actual:
-    device_tokens: int | None = None
-    host_tokens: int | None = None
-    host_gb: float | None = None
-    host_label: str | None = None
-    extra_pools: dict[str, tuple[int, float]] = field(default_factory=dict)
-    rewrites: list[str] = field(default_factory=list)
+    """What one worker's SGLang reported so far."""
+
+    def __init__(self) -> None:
+        self.device_tokens: int | None = None
+        self.host_tokens: int | None = None
+        self.host_gb: float | None = None
+        self.host_label: str | None = None
+        self.extra_pools: dict[str, tuple[int, float]] = {}
+        self.rewrites: list[str] = []
 
 
 def _pct(actual: float, planned: float) -> str:

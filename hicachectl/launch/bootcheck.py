@@ -10,17 +10,12 @@ SGLang changed a setting the plan chose, so it is reported with the rule and the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI.sub("", text)
+from hicachectl.launch.ansi import ANSI, strip_ansi  # noqa: F401  (re-exported)
 
 
-@dataclass(frozen=True)
-class RewriteRule:
+class RewriteRule(NamedTuple):
     id: str
     pattern: re.Pattern[str]
     rule: str
@@ -186,10 +181,9 @@ AUTO_SIZE = re.compile(r"HiCache auto-sizing: ratio (?P<old>[\d.]+) -> (?P<new>[
 NO_HOST_LEFT = re.compile(r"No host memory is left for HiCache after the 10 GiB reserve")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     kind: str  # rewrite | host_pool | device_pool | host_oom | small_host | auto_size | no_host
-    values: dict = field(default_factory=dict)
+    values: dict
     rule: RewriteRule | None = None
 
 
@@ -210,7 +204,7 @@ def parse_line(text: str) -> Finding | None:
     if m := AUTO_SIZE.search(line):
         return Finding("auto_size", {"old": float(m["old"]), "new": float(m["new"])})
     if NO_HOST_LEFT.search(line):
-        return Finding("no_host")
+        return Finding("no_host", {})
     for rule in REWRITES:
         if m := rule.pattern.search(line):
             return Finding("rewrite", m.groupdict(), rule)

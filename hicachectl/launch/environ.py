@@ -44,16 +44,32 @@ def frontend_only_vars() -> frozenset[str]:
     worker's own runtime/SGLang flags (shared settings such as ``DYN_NAMESPACE``).  Worker
     router-advertisement variables stay in the set on purpose: on a worker they change routing.
     """
-    from hicachectl.sglang.flags import dynamo_table
-
-    frontend = {e for f in dynamo_table("frontend").actions for e in f.env}
+    frontend = {e for a in _table_actions("frontend") for e in a.get("env") or ()}
     worker_own = {
         e
-        for f in dynamo_table("sglang-worker").actions
-        if f.parser != "router_advertisement"
-        for e in f.env
+        for a in _table_actions("sglang-worker")
+        if a.get("parser") != "router_advertisement"
+        for e in a.get("env") or ()
     }
     return frozenset(frontend - worker_own)
+
+
+def _table_actions(program: str) -> list[dict]:
+    """The raw actions of a Dynamo flag table (the same files ``sglang.flags`` loads; read
+    directly so that launch's start path does not build the flag objects)."""
+    import json
+    import os
+
+    from hicachectl.sglang.known import DYNAMO_VERSION
+
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)),
+        "data",
+        "flags",
+        f"dynamo-{DYNAMO_VERSION}-{program}.json",
+    )
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("actions", [])
 
 
 def is_frontend_only(name: str) -> bool:

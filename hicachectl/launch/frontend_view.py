@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from hicachectl.launch.bootcheck import strip_ansi
+from hicachectl.launch.ansi import strip_ansi
 from hicachectl.launch.mocker import opt_value
 
 REGISTERED = "dynamo_component_router_worker_registered"
@@ -33,8 +33,7 @@ _SAMPLE = re.compile(r"^(?P<name>[A-Za-z_:][\w:]*)(?:\{(?P<labels>.*)\})?\s+(?P<
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-@dataclass(frozen=True)
-class Expectation:
+class Expectation(NamedTuple):
     """What the frontend must see: planned worker processes per type, and how it routes."""
 
     workers: dict[str, int]  # "aggregated" | "prefill" | "decode" -> processes
@@ -145,15 +144,15 @@ def short_of(have: dict[str, int], want: dict[str, int]) -> list[str]:
     return [f"{k} {have.get(k, 0)}/{n}" for k, n in sorted(want.items()) if have.get(k, 0) < n]
 
 
-@dataclass
 class FrontendGate:
     """The frontend's readiness beyond the 200: fed the frontend's log lines (``observe``)
     and asked with the ``/ready`` body in hand (``check``)."""
 
-    expect: Expectation
-    frontend: str = "frontend"
-    activated: bool = False
-    waiting_for: list[str] = field(default_factory=list)  # why not yet, for the status line
+    def __init__(self, expect: Expectation, frontend: str = "frontend") -> None:
+        self.expect = expect
+        self.frontend = frontend
+        self.activated = False
+        self.waiting_for: list[str] = []  # why not yet, for the status line
 
     def observe(self, name: str, text: str) -> None:
         if name == self.frontend and not self.activated and ACTIVATED in text:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from hicachectl.launch.bootcheck import strip_ansi
+from hicachectl.launch.ansi import strip_ansi
 from hicachectl.launch.supervisor import ChildState
 
 COLOURS = ("36", "35", "32", "33", "34", "96", "95", "92")

@@ -22,8 +22,10 @@ kv-events port                  ``--zmq-kv-events-ports`` (the mocker then binds
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from hicachectl.models import Plan, ProcessSpec, WorkerPlan
+if TYPE_CHECKING:  # launch reads plans by attribute: a Plan or a planview record
+    from hicachectl.models import Plan, ProcessSpec, WorkerPlan
 
 MOCKER_MODULE = "dynamo.mocker"
 

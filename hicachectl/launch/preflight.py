@@ -14,11 +14,14 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Callable, Sequence
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING
 
 from hicachectl.launch.modcheck import FIND_SPEC, ModuleCheck, module_problems  # noqa: F401
 from hicachectl.launch.specs import Child
-from hicachectl.models import GB, HOST_RESERVE_BYTES, GiB, HardwareSnapshot, Plan
+from hicachectl.units import GB, HOST_RESERVE_BYTES, GiB
+
+if TYPE_CHECKING:
+    from hicachectl.models import HardwareSnapshot, Plan
 
 GPU_TOLERANCE_BYTES = 256 * (1 << 20)  # free memory jitters; 256 MiB or 1 %, the larger
 
@@ -68,6 +71,8 @@ def bind_error(host: str, port: int) -> str | None:
 def etcd_problems(endpoints: str, timeout: float = 1.0) -> list[str]:
     """An etcd cluster serves while any of its endpoints does (the client fails over), so
     only all of ``$ETCD_ENDPOINTS`` refusing is a problem; then each one is named."""
+    from urllib.parse import urlparse
+
     problems = []
     for url in [e.strip() for e in endpoints.split(",") if e.strip()]:
         parsed = urlparse(url if "://" in url else f"http://{url}")

@@ -14,9 +14,11 @@ import queue
 import signal
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from hicachectl.launch.supervisor import Event
+from hicachectl.launch.events import Event
 
 
 class EventQueue:
@@ -132,6 +134,51 @@ def spawner(
         return proc
 
     return start
+
+
+def start_all(
+    children: list[tuple[str, list[str], dict[str, str], str | None, Path]],
+    events: EventQueue,
+    *,
+    grace: float = 10.0,
+    on_start: Callable[[list[ChildProcess]], None] | None = None,
+) -> dict[str, ChildProcess]:
+    """Start every child at once, in order: {name: ChildProcess}; ``on_start`` sees the list
+    of those started so far after each start.  When one cannot be started, those already
+    running are stopped (SIGTERM, SIGKILL after ``grace``) and the OSError is raised again with
+    the child's name in front, so nothing is left behind."""
+    started: dict[str, ChildProcess] = {}
+    for name, argv, env, cwd, log_path in children:
+        try:
+            started[name] = ChildProcess(name, argv, env, cwd, log_path, events)
+            if on_start is not None:
+                on_start(list(started.values()))
+        except OSError as exc:
+            stop_all(list(started.values()), grace)
+            raise OSError(exc.errno, f"{name}: {exc.strerror or exc}") from None
+    return started
+
+
+def stop_all(procs: list[ChildProcess], grace: float) -> None:
+    """SIGTERM to every group, SIGKILL to what is left after ``grace``; returns when all are
+    gone.  Only for the moments before the supervisor owns the children (it does this itself,
+    with progress, once it runs)."""
+    for proc in procs:
+        proc.terminate()
+    if not _wait_gone(procs, grace):
+        for proc in procs:
+            if proc.alive():
+                proc.kill()
+        _wait_gone(procs, 10.0)  # SIGKILL cannot be ignored
+
+
+def _wait_gone(procs: list[ChildProcess], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(p.alive() for p in procs):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def install_signal_handlers(events: EventQueue) -> dict[int, object]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from hicachectl.launch.bootcheck import strip_ansi
-from hicachectl.launch.frontend_view import FrontendGate
+from hicachectl.launch.ansi import strip_ansi
 from hicachectl.launch.http_probe import http_get
+
+if TYPE_CHECKING:
+    from hicachectl.launch.frontend_view import FrontendGate
 
 PROBE_TIMEOUT = 0.5
 POLL_MIN, POLL_MAX = 0.025, 0.5

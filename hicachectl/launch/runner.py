@@ -11,14 +11,15 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hicachectl.errors import PreflightError
-from hicachectl.launch import environ, frontend_view, preflight, rehearsal_model, rundir
+from hicachectl.launch import environ, preflight, rehearsal_model, rundir
 from hicachectl.launch.modcheck import ModuleCheck, needed_modules
 from hicachectl.launch.specs import Child, Settings, build_children
-from hicachectl.models import Plan
+
+if TYPE_CHECKING:
+    from hicachectl.models import Plan
 from hicachectl.secrets import is_secret_name
 
 
@@ -57,6 +58,8 @@ def dry_run_text(children: list[Child], user_env: Mapping[str, str], s: Settings
         if c.ports:
             lines.append("ports: " + " ".join(f"{u.label}={u.host}:{u.port}" for u in c.ports))
         if c.probe:
+            from hicachectl.launch import frontend_view
+
             gate = frontend_view.frontend_gate(children) if c.role == "frontend" else None
             also = f" and {gate.expect.describe()}" if gate else ""
             lines.append(f"ready when: GET {c.probe[1]} says ready{also}")
@@ -72,13 +75,13 @@ def mocker_model(plan: Plan, s: Settings) -> Settings:
     if s.engine != "mocker":
         return s
     if rehearsal_model.is_servable_dir(plan.model_path):
-        return replace(s, mocker_model_path=os.path.abspath(plan.model_path))
+        return s._replace(mocker_model_path=os.path.abspath(plan.model_path))
     from hicachectl.catalogue import find_in_hf_cache
 
     cached = find_in_hf_cache(plan.model_path)  # the real tokenizer, when it is on disk
     if cached is not None and rehearsal_model.is_servable_dir(cached):
-        return replace(s, mocker_model_path=str(cached))
-    return replace(s, mocker_model_path=str(s.run_dir / "model"))
+        return s._replace(mocker_model_path=str(cached))
+    return s._replace(mocker_model_path=str(s.run_dir / "model"))
 
 
 def run_preflight(
@@ -153,9 +156,41 @@ def launch(
         raise PreflightError("\n".join(f"pre-flight: {p}" for p in problems))
     if s.engine == "mocker" and s.mocker_model_path == str(s.run_dir / "model"):
         rehearsal_model.write_rehearsal_model(s.run_dir / "model")
-    rundir.write_json(s.run_dir / "plan.json", json.loads(plan.model_dump_json()))
-    from hicachectl.launch.session import supervise
+    # Start the children now, and load the supervisor, printer and boot report while they
+    # boot: the deployment's start does not wait for hicachectl's own imports.
+    from hicachectl.launch import process
+    from hicachectl.launch.startup import start_children
 
-    return supervise(
-        plan, children, s, quiet=quiet, ready_timeout=ready_timeout, grace=grace, out=out, err=err
-    )
+    events = process.EventQueue()
+    previous = process.install_signal_handlers(events)  # a Ctrl-C from here on is an event
+    try:
+        started = start_children(children, s, events, grace=grace)
+        try:
+            rundir.write_json(s.run_dir / "plan.json", plan_data(plan))
+            from hicachectl.launch.session import supervise
+        except BaseException:
+            process.stop_all(list(started.procs.values()), grace)
+            raise
+        return supervise(
+            plan,
+            children,
+            s,
+            quiet=quiet,
+            ready_timeout=ready_timeout,
+            grace=grace,
+            out=out,
+            err=err,
+            started=started,
+        )
+    finally:
+        process.restore_signal_handlers(previous)
+
+
+def plan_data(plan: Plan) -> object:
+    """The launched plan as JSON data: a pydantic Plan, or the Records of ``planview``."""
+    dump = getattr(plan, "model_dump_json", None)
+    if dump is not None:
+        return json.loads(dump())
+    from hicachectl.launch.planview import to_plain
+
+    return to_plain(plan)

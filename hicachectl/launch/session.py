@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from hicachectl.errors import HicacheError
-from hicachectl.launch import frontend_view, process, readiness, rundir
-from hicachectl.launch.boot_report import BootWatch
+from hicachectl.launch import frontend_view, process, readiness
 from hicachectl.launch.logs import ConsolePrinter
 from hicachectl.launch.mocker import worker_plan_for
 from hicachectl.launch.specs import Child, Settings
+from hicachectl.launch.startup import Started, start_children, start_order
 from hicachectl.launch.supervisor import Outcome, Supervisor
-from hicachectl.models import Plan
+
+if TYPE_CHECKING:
+    from hicachectl.models import Plan
 
 TAIL_SHOWN = 15
 
@@ -43,25 +44,6 @@ def ready_banner(plan: Plan, children: list[Child], s: Settings, elapsed: float)
     return lines
 
 
-def _record_children(
-    s: Settings, started: list[process.ChildProcess], children: list[Child]
-) -> None:
-    by_name = {c.name: c for c in children}
-    rundir.write_json(
-        s.run_dir / "children.json",
-        [
-            {
-                "name": p.name,
-                "pid": p.pid,
-                "pgid": p.pgid,
-                "argv": by_name[p.name].argv,
-                "log": str(by_name[p.name].log_path),
-            }
-            for p in started
-        ],
-    )
-
-
 def supervise(
     plan: Plan,
     children: list[Child],
@@ -72,52 +54,67 @@ def supervise(
     grace: float,
     out: TextIO,
     err: TextIO,
+    started: Started | None = None,
 ) -> int:
-    # The frontend first: it is the slowest to answer (dynamo.md §6), and the workers come
-    # right after it, all without waiting for one another.
-    names = [c.name for c in children if c.role == "frontend"]
-    names += [c.name for c in children if c.role != "frontend"]
-    by_name = {c.name: c for c in children}
+    """Run the deployment to its verdict; the exit code.  ``started``: the children, if the
+    caller started them already (``launch`` does, before importing this module) and installed
+    the signal handlers that feed ``started.events``; else they are started here."""
+    if started is not None:
+        return _supervise(plan, children, s, started, quiet, ready_timeout, grace, out, err)
     events = process.EventQueue()
-    started: list[process.ChildProcess] = []
+    previous = process.install_signal_handlers(events)
+    try:
+        started = start_children(children, s, events, grace=grace)
+        return _supervise(plan, children, s, started, quiet, ready_timeout, grace, out, err)
+    finally:
+        process.restore_signal_handlers(previous)
+
+
+def _supervise(
+    plan: Plan,
+    children: list[Child],
+    s: Settings,
+    started: Started,
+    quiet: bool,
+    ready_timeout: float,
+    grace: float,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    names = [c.name for c in start_order(children)]
+    by_name = {c.name: c for c in children}
     # The boot check reads SGLang's log lines; the mocker prints none, so it watches nobody.
     workers = {
         c.name: worker_plan_for(plan, _spec(plan, c.name))
         for c in children
         if c.role != "frontend" and plan.workers and s.engine != "mocker"
     }
-    watch = BootWatch(plan, workers)
+    watch = None
+    if workers:  # loaded only when someone is watched: its patterns take a while to compile
+        from hicachectl.launch.boot_report import BootWatch
+
+        watch = BootWatch(plan, workers)
     printer = ConsolePrinter(
         names,
         quiet=quiet,
         err=err,
         out=out,
-        on_ready=lambda elapsed: ready_banner(plan, children, s, elapsed) + watch.summary(),
+        on_ready=lambda elapsed: (
+            ready_banner(plan, children, s, elapsed) + (watch.summary() if watch else [])
+        ),
     )
-    launch_spawn = process.spawner(
-        {c.name: (c.argv, c.env, c.cwd, c.log_path) for c in children}, events, started
-    )
-
-    def start(name: str) -> process.ChildProcess:
-        try:
-            proc = launch_spawn(name)
-        except OSError as exc:  # the supervisor stops those already started, then this shows
-            raise HicacheError(f"cannot start {name}: {exc.strerror or exc}", exit_code=1) from None
-        _record_children(s, started, children)
-        return proc
-
     urls = {c.name: c.probe for c in children if c.probe is not None}
     gate = frontend_view.frontend_gate(children)
 
     def on_line(name: str, text: str) -> list[str]:
         if gate is not None:
             gate.observe(name, text)
-        return watch.observe(name, text)
+        return watch.observe(name, text) if watch is not None else []
 
     sup = Supervisor(
         names,
-        start=start,
-        events=events,
+        start=started.procs.__getitem__,  # already running: handed over
+        events=started.events,
         printer=printer,
         ready_check=readiness.make_ready_check(urls, gate=gate),
         clock=time.monotonic,
@@ -126,15 +123,12 @@ def supervise(
         probe_interval=readiness.poll_delay,
         on_line=on_line,
         phase_of=readiness.phase_of,
+        started_at=started.t0,
     )
     for c in children:
         for note in c.notes:
             printer.notice(f"{c.name}: {note}")
-    previous = process.install_signal_handlers(events)
-    try:
-        outcome = sup.run()
-    finally:
-        process.restore_signal_handlers(previous)
+    outcome = sup.run()
     if outcome.reason == "timeout" and gate is not None and outcome.culprit == gate.frontend:
         if gate.waiting_for:
             err.write(f"hicachectl: the frontend does not see: {', '.join(gate.waiting_for)}\n")

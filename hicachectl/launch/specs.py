@@ -8,17 +8,18 @@ these, pre-flight checks them, and the supervisor starts them; nothing is recomp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from hicachectl.launch import environ, mocker, readiness, rundir
-from hicachectl.models import Plan, ProcessSpec
+
+if TYPE_CHECKING:
+    from hicachectl.models import Plan, ProcessSpec
 
 MOCKER_HEALTH = '["generate"]'  # without it the mocker never reports ready (dynamo.md §3)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     python: str
     run_dir: Path
     engine: str = "sglang"  # or "mocker"
@@ -29,16 +30,48 @@ class Settings:
     mocker_model_path: str | None = None  # local model dir for the mocker
 
 
-@dataclass(frozen=True)
-class PortUse:
+def launch_settings(
+    *,
+    python: str | None,
+    run_dir: str | None,
+    engine: str,
+    discovery: str | None,
+    plan_discovery: str,
+    loopback: bool | None,
+    speedup_ratio: float,
+    env: Mapping[str, str],
+    pid: int,
+) -> Settings:
+    """The Settings of one ``launch`` from its options (None: not given), the plan's discovery
+    and the user's environment; both of launch's start paths build them here."""
+    import sys
+
+    return Settings(
+        python=python or sys.executable,
+        run_dir=Path(run_dir).resolve() if run_dir else rundir.default_run_dir(env, pid=pid),
+        engine=engine,
+        discovery=discovery or plan_discovery,
+        etcd_endpoints=env.get("ETCD_ENDPOINTS", "http://localhost:2379"),
+        loopback=(engine == "mocker") if loopback is None else loopback,
+        speedup_ratio=speedup_ratio,
+    )
+
+
+def ready_timeout_for(engine: str, given: float | None) -> float:
+    """--ready-timeout, default 900 s for real engines and 60 s for the mocker."""
+    if given is not None:
+        return given
+    return 60.0 if engine == "mocker" else 900.0
+
+
+class PortUse(NamedTuple):
     owner: str
     label: str  # "http", "system", "kv_events", "bootstrap"
     host: str  # the address the child binds
     port: int
 
 
-@dataclass(frozen=True)
-class Child:
+class Child(NamedTuple):
     name: str
     role: str
     argv: list[str]
@@ -48,7 +81,7 @@ class Child:
     ports: tuple[PortUse, ...] = ()
     probe: tuple[str, str] | None = None  # (kind, url)
     gpus: tuple[int, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
 
 def _python(argv: list[str], python: str) -> list[str]:

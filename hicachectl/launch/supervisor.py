@@ -17,19 +17,11 @@ import math
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
+
+from hicachectl.launch.events import Event  # re-exported: what the loop consumes
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-
-
-@dataclass(frozen=True)
-class Event:
-    """What the outside world tells the loop: a log line, a child's exit, a signal to us."""
-
-    kind: str  # "line" | "exit" | "signal"
-    name: str = ""
-    value: Any = None  # the line (str), the exit code (int), the signal number (int)
 
 
 class Proc(Protocol):
@@ -52,18 +44,33 @@ class Printer(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class ChildState:
-    name: str
-    started_at: float
-    phase: str = "starting"
-    ready: bool = False
-    exit_code: int | None = None
-    tail: list[str] = field(default_factory=list)
+    """What the loop knows of one child (mutable; a plain class: launch loads this module
+    while the children boot, and dataclasses cost ~10 ms to import)."""
+
+    __slots__ = ("name", "started_at", "phase", "ready", "exit_code", "tail")
+
+    def __init__(
+        self,
+        name: str,
+        started_at: float,
+        phase: str = "starting",
+        ready: bool = False,
+        exit_code: int | None = None,
+        tail: list[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.started_at = started_at
+        self.phase = phase
+        self.ready = ready
+        self.exit_code = exit_code
+        self.tail = [] if tail is None else tail
+
+    def __repr__(self) -> str:
+        return f"ChildState({self.name!r}, phase={self.phase!r}, ready={self.ready})"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     code: int
     reason: str  # "child-exit" | "signal" | "timeout"
     culprit: str | None = None  # the child that exited, or the first one not ready
@@ -88,7 +95,11 @@ class Supervisor:
         probe_interval: float | Callable[[float], float] = 0.1,
         on_line: Callable[[str, str], list[str]] | None = None,
         phase_of: Callable[[str, str], str | None] | None = None,
+        started_at: float | None = None,
     ) -> None:
+        """``started_at``: the clock reading when ``start`` was called for real, if the caller
+        started the children before building the loop (``start`` then hands them over);
+        readiness and the timeout count from there."""
         self.names = list(names)
         self.start = start
         self.events = events
@@ -100,6 +111,7 @@ class Supervisor:
         self.probe_interval = probe_interval
         self.on_line = on_line
         self.phase_of = phase_of
+        self.started_at = started_at
         self.procs: dict[str, Proc] = {}
         self.state: dict[str, ChildState] = {}
         self.ready = False
@@ -143,11 +155,12 @@ class Supervisor:
 
     # ------------------------------------------------------------------ loop
     def run(self) -> Outcome:
-        t0 = self.clock()
+        t0 = self.clock() if self.started_at is None else self.started_at
         outcome: Outcome | None = None
         try:
             for name in self.names:  # all at once: frontend and workers start concurrently
-                self.state[name] = ChildState(name, started_at=self.clock())
+                begun = self.clock() if self.started_at is None else self.started_at
+                self.state[name] = ChildState(name, started_at=begun)
                 self.procs[name] = self.start(name)
             outcome = self._watch(t0)
             self.final_tails = {n: list(st.tail) for n, st in self.state.items()}

@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hicachectl.sglang.known import DYNAMO_SGLANG_PIN, DYNAMO_VERSION, SGLANG_VERSIONS  # noqa: F401
+
 SUPPRESS = "==SUPPRESS=="
 
 _KINDS = {
@@ -27,11 +29,6 @@ _KINDS = {
     "_HelpAction": "help",
     "_VersionAction": "version",
 }
-
-# Oldest first. A version between two tables uses the nearest lower one.
-SGLANG_VERSIONS: tuple[str, ...] = ("0.5.21", "0.5.23")
-DYNAMO_VERSION = "1.6.1"
-DYNAMO_SGLANG_PIN = "0.5.21"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
