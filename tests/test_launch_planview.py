@@ -17,7 +17,7 @@ import json
 
 import pytest
 from conftest import ROOT
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from launch_plans import make_plan
 from pydantic import ValidationError
@@ -234,6 +234,9 @@ def mutated_plans(draw):
 @given(mutated_plans())
 def test_check_is_sound_on_mutations(data):
     view, model = both(data)
+    event(
+        f"check {'accepts' if view else 'declines'}, pydantic {'accepts' if model else 'rejects'}"
+    )
     if view is not None:
         assert model is not None, "planview accepted a plan pydantic rejects"
         assert to_plain(view) == model.model_dump()
@@ -282,3 +285,34 @@ def test_same_children_and_dry_run_from_either_form(seed, tmp_path):
     assert json.dumps(runner.plan_data(view), sort_keys=True) == json.dumps(
         runner.plan_data(model), sort_keys=True
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Plan allows extra top-level keys; a plan with one named model_dump_json becomes a "
+    "Record attribute, and runner.plan_data duck-types on getattr(plan, 'model_dump_json') "
+    "so it calls the string: TypeError (after the light path has started the children)",
+)
+def test_extra_key_named_like_a_plan_method(tmp_path):
+    data = json.loads(topology_json("one-worker"))
+    data["model_dump_json"] = "hand-written note"
+    view, model = both(data)
+    assert view is not None and model is not None
+    assert to_plain(view) == model.model_dump()
+    assert runner.plan_data(view) == runner.plan_data(model)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a whole number in a float field (hicache_ratio, fraction) stays an int in the "
+    "Records but is a float in the Plan: equal values, but the run directory's plan.json "
+    "reads 4 on the light path and 4.0 on the full one",
+)
+def test_whole_numbers_in_float_fields_are_floats():
+    data = json.loads(topology_json("one-worker"))
+    data["workers"][0]["per_rank"]["hicache_ratio"] = 4
+    data["host_budget"]["fraction"] = 1
+    view, model = both(data)
+    assert view is not None and model is not None
+    assert to_plain(view) == model.model_dump()  # holds: 4 == 4.0
+    assert json.dumps(runner.plan_data(view)) == json.dumps(runner.plan_data(model))
