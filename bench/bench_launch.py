@@ -112,6 +112,7 @@ def with_hicachectl(
     plan_path: Path, python: str, run_dir: Path, root: Path = ROOT
 ) -> tuple[float, float, float]:
     env = {**os.environ, "PYTHONPATH": str(root)}  # `root`'s hicachectl (another checkout)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # see compile_bytecode
     t0, wall0 = time.perf_counter(), time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hicachectl", "launch", "--engine", "mocker", "--plan", str(plan_path),
@@ -148,6 +149,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def compile_bytecode(root: Path) -> None:
+    """Byte-compile ``root``'s hicachectl first, as ``pip install`` does: an editable checkout
+    compiles on first import, and some sandboxes set PYTHONDONTWRITEBYTECODE, which would make
+    every launch compile hicachectl from source (Dynamo, typer and pydantic were compiled when
+    pip installed them)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "hicachectl")], check=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_py = os.environ.get("HICACHECTL_DYNAMO_PYTHON") or str(ROOT / ".venv-dynamo/bin/python")
@@ -163,6 +172,7 @@ def main() -> int:
     if not Path(args.python).exists():
         print(f"no Dynamo at {args.python}: run bash scripts/install-dynamo.sh", file=sys.stderr)
         return 2
+    compile_bytecode(args.launch_root.resolve())
     with tempfile.TemporaryDirectory(prefix="bench-launch-") as tmp:
         work = Path(tmp)
         model = write_rehearsal_model(work / "model")

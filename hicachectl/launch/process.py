@@ -52,7 +52,12 @@ class ChildProcess:
         cwd: str | None,
         log_path: Path,
         events: EventQueue,
+        *,
+        watch: bool = True,
     ) -> None:
+        """Start the child; ``watch=False`` leaves starting its reader and waiter threads to
+        :meth:`watch` (``start_all`` starts every child first: on a busy machine a thread
+        can take milliseconds to get going, and the next child should not wait for that)."""
         self.name = name
         self._events = events
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
@@ -74,8 +79,14 @@ class ChildProcess:
         self.pgid = self.pid  # start_new_session: the child leads its own group
         self._reader = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)
         self._waiter = threading.Thread(target=self._wait, name=f"wait-{name}", daemon=True)
-        self._reader.start()
-        self._waiter.start()
+        if watch:
+            self.watch()
+
+    def watch(self) -> None:
+        """Start copying the output and waiting for the exit (once)."""
+        if not self._reader.is_alive() and self._reader.ident is None:
+            self._reader.start()
+            self._waiter.start()
 
     def _read(self) -> None:
         stream = self._popen.stdout
@@ -148,14 +159,21 @@ def start_all(
     running are stopped (SIGTERM, SIGKILL after ``grace``) and the OSError is raised again with
     the child's name in front, so nothing is left behind."""
     started: dict[str, ChildProcess] = {}
-    for name, argv, env, cwd, log_path in children:
-        try:
-            started[name] = ChildProcess(name, argv, env, cwd, log_path, events)
+    try:
+        for name, argv, env, cwd, log_path in children:
+            try:
+                started[name] = ChildProcess(name, argv, env, cwd, log_path, events, watch=False)
+            except OSError as exc:
+                raise OSError(exc.errno, f"{name}: {exc.strerror or exc}") from None
             if on_start is not None:
                 on_start(list(started.values()))
-        except OSError as exc:
-            stop_all(list(started.values()), grace)
-            raise OSError(exc.errno, f"{name}: {exc.strerror or exc}") from None
+    except BaseException:
+        for proc in started.values():
+            proc.watch()  # so that their exits are reaped
+        stop_all(list(started.values()), grace)
+        raise
+    for proc in started.values():
+        proc.watch()
     return started
 
 
