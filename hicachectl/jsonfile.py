@@ -35,6 +35,8 @@ def load_json_object(
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(where(p, f"invalid JSON: {exc.msg}", line=exc.lineno)) from None
+    except RecursionError:
+        raise InputError(where(p, "invalid JSON: nested too deeply")) from None
     if not isinstance(data, dict):
         raise InputError(where(p, f"expected a JSON object ({what})"))
     return data

@@ -287,12 +287,6 @@ def test_same_children_and_dry_run_from_either_form(seed, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Plan allows extra top-level keys; a plan with one named model_dump_json becomes a "
-    "Record attribute, and runner.plan_data duck-types on getattr(plan, 'model_dump_json') "
-    "so it calls the string: TypeError (after the light path has started the children)",
-)
 def test_extra_key_named_like_a_plan_method(tmp_path):
     data = json.loads(topology_json("one-worker"))
     data["model_dump_json"] = "hand-written note"
@@ -302,12 +296,6 @@ def test_extra_key_named_like_a_plan_method(tmp_path):
     assert runner.plan_data(view) == runner.plan_data(model)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a whole number in a float field (hicache_ratio, fraction) stays an int in the "
-    "Records but is a float in the Plan: equal values, but the run directory's plan.json "
-    "reads 4 on the light path and 4.0 on the full one",
-)
 def test_whole_numbers_in_float_fields_are_floats():
     data = json.loads(topology_json("one-worker"))
     data["workers"][0]["per_rank"]["hicache_ratio"] = 4

@@ -247,12 +247,6 @@ def test_dry_run_with_plan_still_prints(cli, tmp_path):
     assert not run_dir.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quick._read_plan catches only OSError/ValueError: json's RecursionError on a deeply "
-    "nested plan escapes quick.run (outside its try) as a traceback, exit 1; the full command "
-    "says one 'internal error' line, exit 70",
-)
 def test_deeply_nested_plan_reads_as_before(cli, tmp_path):
     path = tmp_path / "deep.json"
     path.write_text('{"extra": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
@@ -260,3 +254,4 @@ def test_deeply_nested_plan_reads_as_before(cli, tmp_path):
     r = hicachectl("launch", "--plan", str(path))
     assert "Traceback" not in r.stderr
     assert (r.returncode, r.stderr) == (before.exit_code, before.stderr)
+    assert r.returncode == 2 and "nested too deeply" in r.stderr

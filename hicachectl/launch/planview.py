@@ -98,6 +98,11 @@ def _build(value: object, sch: dict, defs: dict, path: str) -> object:
         raise Unsupported(f"{path}: not {sch['const']!r}")
     if "minimum" in sch and not value >= sch["minimum"]:  # type: ignore[operator]
         raise Unsupported(f"{path}: below {sch['minimum']}")
+    if kind == "number":  # pydantic's float field makes 4 into 4.0
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise Unsupported(f"{path}: too large for a float") from None
     if kind == "array":
         items = sch.get("items", {})
         return [_build(v, items, defs, f"{path}.{i}") for i, v in enumerate(value)]  # type: ignore[arg-type]
@@ -155,6 +160,8 @@ def check(data: object) -> tuple[Record | None, str | None]:
         return None, str(exc)
     except (OSError, ValueError) as exc:  # no schema file / a broken one: pydantic decides
         return None, f"schema: {exc}"
+    except RecursionError:
+        return None, "nested too deeply"
 
 
 def to_plain(value: object) -> object:

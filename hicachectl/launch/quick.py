@@ -103,7 +103,7 @@ def _read_plan(path: str):
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # the full command reports each of these
         return None
     plan, _why = planview.check(data)
     if plan is None or plan.fits is not True:

@@ -188,9 +188,8 @@ def launch(
 
 def plan_data(plan: Plan) -> object:
     """The launched plan as JSON data: a pydantic Plan, or the Records of ``planview``."""
-    dump = getattr(plan, "model_dump_json", None)
-    if dump is not None:
-        return json.loads(dump())
-    from hicachectl.launch.planview import to_plain
+    from hicachectl.launch.planview import Record, to_plain
 
-    return to_plain(plan)
+    if isinstance(plan, Record):
+        return to_plain(plan)
+    return json.loads(plan.model_dump_json())
