@@ -13,7 +13,7 @@ does and dumps ``parser._actions`` in the ``hicachectl-flag-table`` schema
 
 ``--keep FILE`` copies the hand-written keys (``notes``, ``parse_order``, ``sglang_parser``,
 per-action ``env``/``deprecated``) from an older table, so only the dump is regenerated.
-Then add the new SGLang version to ``SGLANG_VERSIONS`` in ``hicachectl/sglang/flags.py``.
+Then add the new SGLang version to ``SGLANG_VERSIONS`` in ``hicachectl/sglang/known.py``.
 """
 
 from __future__ import annotations
