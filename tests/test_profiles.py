@@ -167,3 +167,22 @@ def test_profiles_command_lists_every_profile(cli):
     assert r.exit_code == 0
     for name in EXPECTED:
         assert name in r.stdout
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "250"])
+def test_profiles_text_cuts_nothing_at_any_width(cli, monkeypatch, columns):
+    # rich sizes to $COLUMNS (80 on a pipe): narrow, one block per profile; wide, a table.
+    monkeypatch.setenv("COLUMNS", columns)
+    rows = json.loads(cli("profiles", "--json").stdout)
+    r = cli("profiles")
+    assert r.exit_code == 0
+    text = " ".join(r.stdout.split())  # descriptions may wrap (and fold in the table)
+    for row in rows:
+        assert row["model"] in r.stdout and row["topology"] in r.stdout
+        if columns == "250":
+            assert row["description"] in text
+        else:
+            assert f"{row['name']}\n    {row['model']}, {row['topology']}\n" in r.stdout
+            assert " ".join(row["description"].split()) in text
+    if columns != "250":  # below the title, every line fits
+        assert all(len(line) <= int(columns) for line in r.stdout.splitlines()[1:])

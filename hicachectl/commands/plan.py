@@ -5,7 +5,6 @@ The plan options themselves are declared in ``_plan_options`` (shared with ``lau
 annotation string on each start-up; ``X | None`` works as is on Python 3.10.
 """
 
-import os
 import sys
 from typing import Annotated
 
@@ -53,26 +52,9 @@ def command(
     color = None if output else sys.stdout.isatty()
     text = render(plan, fmt, color=color)
     if output:
-        _write_atomic(output, text, executable=fmt == "sh")
+        from hicachectl.outfile import write_atomic
+
+        write_atomic(output, text, executable=fmt == "sh")
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _write_atomic(path: str, text: str, *, executable: bool) -> None:
-    import tempfile
-
-    from hicachectl.errors import InputError
-
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hicachectl-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o755 if executable else 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)  # never leave a partial file behind
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -13,29 +11,6 @@ import typer
 
 def _gib(n: int | None) -> str:
     return "-" if n is None else f"{n / (1 << 30):,.1f} GiB"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write next to the target and rename over it, so no reader sees half a file."""
-    from hicachectl.errors import InputError, where
-
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(where(path, f"cannot write: {exc.strerror or exc}")) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(where(path, f"cannot write: {exc.strerror or exc}")) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _render_text(snapshot) -> None:  # noqa: ANN001 (HardwareSnapshot; imported lazily)
@@ -115,7 +90,9 @@ def command(
 
     snapshot = load_snapshot(hardware) if hardware is not None else probe()
     if output is not None:
-        _write_atomic(output, snapshot_json(snapshot))
+        from hicachectl.outfile import write_atomic
+
+        write_atomic(output, snapshot_json(snapshot))
         sys.stderr.write(f"wrote hardware snapshot to {output}\n")
         return 0
     if json_out:

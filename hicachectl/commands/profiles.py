@@ -38,13 +38,35 @@ def command(
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"Profiles in {bundled_dir()}", title_justify="left", show_edge=False)
-    for col in ("name", "model", "topology"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("description", overflow="fold")
+    console = Console(highlight=False)
+    fixed = sum(
+        max([len(c)] + [len(r[c]) for r in rows]) + 3 for c in ("name", "model", "topology")
+    )
+    if console.width >= fixed + DESCRIPTION_MIN:
+        from rich.table import Table
+
+        table = Table(title=f"Profiles in {bundled_dir()}", title_justify="left", show_edge=False)
+        for col in ("name", "model", "topology"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("description", overflow="fold")
+        for row in rows:
+            table.add_row(row["name"], row["model"], row["topology"], row["description"])
+        console.print(table)
+        return 0
+    # Too narrow for the table (or a pipe, where rich assumes 80 columns): one block per
+    # profile, so that nothing is cut.
+    import textwrap
+
+    width = max(console.width, 40)
+    out = [f"Profiles in {bundled_dir()}"]
     for row in rows:
-        table.add_row(row["name"], row["model"], row["topology"], row["description"])
-    Console(highlight=False).print(table)
+        out += ["", row["name"], f"    {row['model']}, {row['topology']}"]
+        out += textwrap.wrap(
+            row["description"], width, initial_indent="    ", subsequent_indent="    "
+        )
+    sys.stdout.write("\n".join(out) + "\n")
     return 0
+
+
+DESCRIPTION_MIN = 40  # columns the description needs to read well beside the others
