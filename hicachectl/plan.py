@@ -13,7 +13,7 @@ from typing import Any
 
 from hicachectl import sizing
 from hicachectl.dynamo import topology
-from hicachectl.errors import InfeasibleError, InputError, UsageError
+from hicachectl.errors import InputError, UsageError
 from hicachectl.models import (
     Adjustment,
     HardwareSnapshot,
@@ -47,7 +47,12 @@ def build_plan(request: PlanRequest, hardware: HardwareSnapshot, model: ModelFac
             "that hicachectl does not size yet; plan them by hand"
         )
     if not hardware.gpus:
-        raise InfeasibleError(f"{hardware.hostname}: no GPUs in the hardware snapshot")
+        # Like a GPU-less probe (plan_inputs): nothing to plan for is bad input, not a plan
+        # that does not fit.
+        raise InputError(
+            f"{hardware.source or hardware.hostname}: gpus: no GPU in the hardware snapshot, "
+            "nothing to plan for"
+        )
     if request.disaggregated:
         if not (request.prefill_workers and request.decode_workers):
             raise UsageError(

@@ -356,3 +356,16 @@ def test_both_size_and_ratio_warns_that_size_wins(cli):
         w.startswith("both --hicache-size 10 and --hicache-ratio 2 given") for w in plan["warnings"]
     )
     assert plan["workers"][0]["per_rank"]["hicache_size_gb"] == 10
+
+
+def test_a_gpu_less_snapshot_is_bad_input_like_a_gpu_less_machine(cli, tmp_path):
+    data = json.loads((HW / "dev-h100-1x.json").read_text())
+    data["gpus"] = []
+    snap = tmp_path / "cpu-only.json"
+    snap.write_text(json.dumps(data))
+    r = cli("plan", "--hardware", str(snap), "--model", "Qwen/Qwen3-0.6B")
+    assert r.exit_code == 2  # as with no driver: nothing to plan for, not a plan that does not fit
+    assert (
+        r.stderr
+        == f"hicachectl: {snap}: gpus: no GPU in the hardware snapshot, nothing to plan for\n"
+    )
