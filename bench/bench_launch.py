@@ -10,8 +10,10 @@ For each round, alternating:
   * hicachectl: run `hicachectl launch --engine mocker --plan plan.json -q` as a subprocess;
     time from starting the command to the moment it prints "ready in" (this includes Python
     start-up, reading the plan, pre-flight, spawning and its own polling); then SIGINT it and
-    time until it has exited with every child gone (teardown).
+    time until it has exited with every child gone (teardown);
+  * the same launch from the plan options instead of --plan (it computes the plan first).
 Prints medians and the ratio hicachectl / by hand (target <= 1.2) and the teardown (< 2 s).
+The launched checkout is byte-compiled first, as an installed package is.
 Needs Dynamo (scripts/install-dynamo.sh); a plan is made with `hicachectl plan` on the
 bundled dev profile and a generated rehearsal model.
 """
@@ -53,20 +55,21 @@ def free_port() -> int:
         return port
 
 
-def make_plan(work: Path, model: Path) -> Path:
+def plan_options(model: Path) -> list[str]:
+    """The plan options of the bench's deployment (the dev profile, the rehearsal model, free
+    ports): ``plan`` writes plan.json from them, and ``launch`` is also timed with them."""
     http, system = free_port(), free_port()
+    return ["--profile", "dev", "--model", str(model), "--http-port", str(http),
+            "--system-port", str(system)]  # fmt: skip
+
+
+def make_plan(work: Path, options: list[str]) -> Path:
     out = subprocess.run(
-        [sys.executable, "-m", "hicachectl", "plan", "--profile", "dev", "--model", str(model),
-         "--http-port", str(http), "--format", "json"],
+        [sys.executable, "-m", "hicachectl", "plan", *options, "--format", "json"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
-    data = json.loads(out)
-    for p in data["processes"]:
-        if p["role"] != "frontend":
-            p["ports"]["system"] = system
-            p["env"]["DYN_SYSTEM_PORT"] = str(system)
     path = work / "plan.json"
-    path.write_text(json.dumps(data))
+    path.write_text(out)
     return path
 
 
@@ -109,13 +112,14 @@ def by_hand(plan: Plan, python: str, run_dir: Path) -> float:
 
 
 def with_hicachectl(
-    plan_path: Path, python: str, run_dir: Path, root: Path = ROOT
+    source: list[str], python: str, run_dir: Path, root: Path = ROOT
 ) -> tuple[float, float, float]:
+    """``source``: ``["--plan", FILE]`` or the plan options."""
     env = {**os.environ, "PYTHONPATH": str(root)}  # `root`'s hicachectl (another checkout)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # see compile_bytecode
     t0, wall0 = time.perf_counter(), time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hicachectl", "launch", "--engine", "mocker", "--plan", str(plan_path),
+        [sys.executable, "-m", "hicachectl", "launch", "--engine", "mocker", *source,
          "--python", python, "--run-dir", str(run_dir), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root, text=True, env=env,
     )  # fmt: skip
@@ -172,27 +176,31 @@ def main() -> int:
     if not Path(args.python).exists():
         print(f"no Dynamo at {args.python}: run bash scripts/install-dynamo.sh", file=sys.stderr)
         return 2
-    compile_bytecode(args.launch_root.resolve())
+    root = args.launch_root.resolve()
+    compile_bytecode(root)
     with tempfile.TemporaryDirectory(prefix="bench-launch-") as tmp:
         work = Path(tmp)
         model = write_rehearsal_model(work / "model")
-        plan_path = make_plan(work, model)
+        options = plan_options(model)
+        plan_path = make_plan(work, options)
         plan = Plan.model_validate_json(plan_path.read_text())
-        hand, tool, teardown, spawn, floor = [], [], [], [], []
+        hand, tool, teardown, spawn, floor, from_options = [], [], [], [], [], []
         for i in range(args.rounds):
             t0 = time.perf_counter()  # the house reference for a CLI's start-up
             subprocess.run([sys.executable, "-c", "import typer, pydantic"], check=True)
             floor.append(time.perf_counter() - t0)
             hand.append(by_hand(plan, args.python, work / f"hand-{i}"))
             sp, r, t = with_hicachectl(
-                plan_path, args.python, work / f"tool-{i}", args.launch_root.resolve()
+                ["--plan", str(plan_path)], args.python, work / f"tool-{i}", root
             )
+            from_options.append(with_hicachectl(options, args.python, work / f"opts-{i}", root)[1])
             tool.append(r)
             teardown.append(t)
             spawn.append(sp)
             print(
                 f"round {i + 1}: by hand {hand[-1]:.3f} s, hicachectl {r:.3f} s "
-                f"(children started by {sp:.3f} s), teardown {t:.3f} s"
+                f"(children started by {sp:.3f} s), teardown {t:.3f} s; "
+                f"from plan options {from_options[-1]:.3f} s"
             )
     h, t, d = statistics.median(hand), statistics.median(tool), statistics.median(teardown)
     print(f"median time to ready: by hand {h:.3f} s, hicachectl launch {t:.3f} s")
@@ -213,6 +221,11 @@ def main() -> int:
         f"(launch's own part once the children run: {after / h:.2f}x)"
     )
     print(f"median teardown after SIGINT: {d:.3f} s (target < 2 s)")
+    o = statistics.median(from_options)
+    print(
+        f"launch from plan options instead of --plan (typer, pydantic and the plan itself "
+        f"first): median {o:.3f} s, {o / h:.2f}x by hand"
+    )
     return 0
 
 
