@@ -17,6 +17,9 @@ from hicachectl.lint.types import Command, Finding, Span
 # an unescaped backslash (even run of backslashes before it) followed by blanks [+ comment]
 _BROKEN = re.compile(r"(?<!\\)(?:\\\\)*(\\)([ \t]+)(#.*)?$")
 _TRAILING = re.compile(r"(?<!\\)(?:\\\\)*(\\)$")
+# an even run of backslashes ending the line (blanks and a comment may follow): ``\\`` is an
+# escaped backslash -- a literal ``\`` argument -- and the newline after it ends the command
+_ESCAPED = re.compile(r"(?<!\\)(\\\\)+[ \t]*(#.*)?$")
 
 
 def _describe(cmd: Command) -> str:
@@ -74,6 +77,11 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
                 if m.group(3)
                 else "'\\' followed by trailing whitespace"
             )
+        elif (e := _ESCAPED.search(line)) and row in by_end and not line.lstrip().startswith("#"):
+            # Only when flags were cut off (checked below): a literal backslash at the end
+            # of a complete command is merely odd, and HC101 reports it as an argument.
+            root, col = by_end[row], e.start(1)
+            cause = "'\\\\' (an escaped backslash, not a continuation)"
         elif line.lstrip().startswith("#") and row > 0 and _TRAILING.search(lines[row - 1]):
             root = by_end.get(row - 1) or by_end.get(row)
             col, cause = (
@@ -94,7 +102,7 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
         if root is None or id(root) in orphan_ids:
             continue
         lost = chain(row)
-        if not lost and not cause.startswith("'\\"):
+        if not lost and (not cause.startswith("'\\") or cause.startswith("'\\\\")):
             continue  # a blank or comment line ends the command; nothing was cut off
         flags = [
             t.text for c in lost for t in c.tokens if t.text.startswith("-") and len(t.text) > 1

@@ -11,8 +11,10 @@ class BrokenContinuation(Rule):
 
     ## What it does
     Finds a line that was meant to continue the command but does not: a backslash followed
-    by a space or by a comment (`\\  # comment`), or a comment line inside the continued
-    command.  The message names the root cause and lists the flags that were cut off.
+    by a space or by a comment (`\\  # comment`), a doubled backslash (`\\\\`, an escaped
+    backslash, which is a literal argument) where the flag lines that follow are cut off, or
+    a comment line inside the continued command.  The message names the root cause and
+    lists the flags that were cut off.
 
     ## Why is this bad
     The shell ends the command at the broken line.  Every flag after it is dropped from
