@@ -154,3 +154,34 @@ def test_a_frontend_that_sees_one_replica_of_two_is_not_ready(tmp_path):
     assert code == 1
     assert "not ready after 1.5 s: frontend" in err.getvalue()
     assert "hicachectl: the frontend does not see: aggregated 1/2" in err.getvalue()
+
+
+def test_a_failure_before_the_loop_runs_leaves_no_child_behind(tmp_path, monkeypatch):
+    # The children start before the printer and boot report are built; if building them
+    # fails, the children that already run are stopped all the same.
+    import hicachectl.launch.session as session
+
+    (http,) = free_ports(1)
+    plan = make_plan(http_port=http, workers=1, relocate_ports=True)
+    s, kids = _stand_ins(tmp_path, plan)
+
+    def broken_printer(*_a, **_k):
+        raise RuntimeError("printer unavailable")
+
+    monkeypatch.setattr(session, "ConsolePrinter", broken_printer)
+    with pytest.raises(RuntimeError, match="printer unavailable"):
+        supervise(
+            plan,
+            kids,
+            s,
+            quiet=True,
+            ready_timeout=20,
+            grace=2,
+            out=io.StringIO(),
+            err=io.StringIO(),
+        )
+    started = json.loads((s.run_dir / "children.json").read_text())
+    assert {c["name"] for c in started} == {"frontend", "worker-0"}
+    for child in started:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(child["pgid"], 0)

@@ -168,20 +168,23 @@ def launch(
         try:
             rundir.write_json(s.run_dir / "plan.json", plan_data(plan))
             from hicachectl.launch.session import supervise
+
+            return supervise(
+                plan,
+                children,
+                s,
+                quiet=quiet,
+                ready_timeout=ready_timeout,
+                grace=grace,
+                out=out,
+                err=err,
+                started=started,
+            )
         except BaseException:
+            # The supervisor stops the children itself once its loop runs; anything that
+            # fails before (or around) it must not leave them behind either.
             process.stop_all(list(started.procs.values()), grace)
             raise
-        return supervise(
-            plan,
-            children,
-            s,
-            quiet=quiet,
-            ready_timeout=ready_timeout,
-            grace=grace,
-            out=out,
-            err=err,
-            started=started,
-        )
     finally:
         process.restore_signal_handlers(previous)
 

@@ -65,7 +65,11 @@ def supervise(
     previous = process.install_signal_handlers(events)
     try:
         started = start_children(children, s, events, grace=grace)
-        return _supervise(plan, children, s, started, quiet, ready_timeout, grace, out, err)
+        try:
+            return _supervise(plan, children, s, started, quiet, ready_timeout, grace, out, err)
+        except BaseException:  # before the loop owned them: stop them here
+            process.stop_all(list(started.procs.values()), grace)
+            raise
     finally:
         process.restore_signal_handlers(previous)
 
