@@ -290,3 +290,41 @@ def test_ready_timeout_tears_down_and_shows_the_late_process(dynamo_python, tmp_
     assert code == 1, "\n".join(launch.err)
     assert any("not ready after 0.05 s" in line for line in launch.err)
     assert_nothing_left(launch.children())
+
+
+def test_launch_from_plan_options_runs_what_plan_prints(dynamo_python, tmp_path):
+    # The full command (typer, the plan code) rather than --plan: it starts the very processes
+    # `plan --format json` describes for the same options.
+    from launch_plans import HARDWARE
+
+    http, system, kv = free_ports(3)
+    hw = tmp_path / "hw.json"
+    hw.write_text(HARDWARE.model_dump_json())
+    options = [
+        "--hardware", str(hw), "--model", str(make_test_model(tmp_path / "model")),
+        "--served-model-name", "tiny-opts", "--workers", "1", "--http-port", str(http),
+        "--system-port", str(system), "--kv-events-port", str(kv),
+    ]  # fmt: skip
+    planned = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "hicachectl", "plan", *options, "--format", "json"],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        ).stdout
+    )  # fmt: skip
+    launch = Launch(
+        [*options, "--engine", "mocker", "--python", dynamo_python, "-q"], tmp_path / "run"
+    )
+    try:
+        launch.wait_ready()
+        children = launch.children()
+        frontend = next(c for c in children if c["name"] == "frontend")
+        planned_fe = next(p for p in planned["processes"] if p["role"] == "frontend")
+        assert frontend["argv"][1:] == planned_fe["argv"][1:]  # argv[0]: --python
+        saved = json.loads((tmp_path / "run" / "plan.json").read_text())
+        assert saved["processes"] == planned["processes"]
+        chat(http, "tiny-opts")
+        launch.proc.send_signal(signal.SIGINT)
+        assert launch.wait() == 130, "\n".join(launch.err)
+        assert_nothing_left(children)
+    finally:
+        launch.stop()
