@@ -157,3 +157,53 @@ def test_yaml_fences_hold_manifests():
     assert dgd.group == "doc.md@3#0:decode"
     assert _tok(dgd, "--hicache-size").span == Span(15, 35, 15, 48)
     assert cfg.host_format == "sglang-config" and _tok(cfg, "900").span == Span(20, 17, 20, 19)
+
+
+INDENTED = """\
+# Serving
+
+Start the worker (an indented code block, as older READMEs write them):
+
+    export MODEL=Qwen/Qwen3-8B
+    python -m sglang.launch_server --model-path $MODEL \\
+        --enable-hierarchical-cache --hicache-ratio 2
+
+1. Then the frontend:
+
+    python -m dynamo.frontend --http-port 8000
+
+Some text
+    python -m sglang.launch_server --model-path continuation-of-a-paragraph
+
+    just some indented prose, not a command
+
+```bash
+python -m dynamo.sglang --model-path $MODEL
+```
+"""
+
+
+def test_indented_code_blocks_are_read_outside_lists_and_paragraphs():
+    ex = extract("serve.md", INDENTED.encode())
+    cmds = [_texts(c) for c in ex.commands]
+    # the indented block, then the fence; the list item's and the paragraph's lines are text
+    assert [c[:3] for c in cmds] == [
+        ["python", "-m", "sglang.launch_server"],
+        ["python", "-m", "dynamo.sglang"],
+    ]
+    first = ex.commands[0]
+    assert first.context["fence_tag"] == "indented" and first.context["fence_line"] == 5
+    # positions are the file's: line 6/7, after the four spaces of indentation
+    assert _tok(first, "--model-path").span == Span(6, 36, 6, 47)
+    assert _tok(first, "--hicache-ratio").span == Span(7, 37, 7, 51)
+    # the variable exported in the indented block carries into the fence below
+    assert _texts(ex.commands[1])[4] == "Qwen/Qwen3-8B"
+    assert ex.file_env["MODEL"] == "Qwen/Qwen3-8B"
+
+
+def test_an_indented_block_with_a_broken_continuation_is_reported(tmp_path):
+    doc = "Run:\n\n    python -m sglang.launch_server --model-path m \\  # the model\n        --enable-hierarchical-cache\n"
+    ex = extract("run.md", doc.encode())
+    (finding,) = [f for f in ex.findings if f.code == "HC001"]
+    assert finding.span.line == 3 and finding.span.col == 51
+    assert "--enable-hierarchical-cache" in finding.message

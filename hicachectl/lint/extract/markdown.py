@@ -1,4 +1,4 @@
-"""Markdown runbooks: shell commands inside fenced code blocks.
+"""Markdown runbooks: shell commands inside fenced and indented code blocks.
 
 Fences (``` or ~~~, three or more, any indentation so that fences inside list items count)
 tagged bash/sh/shell/zsh/console/shell-session, or untagged, are cut out as shell snippets
@@ -6,6 +6,8 @@ with a row map back to the file.  In console blocks (or any block whose first li
 with ``$ ``) the ``$ ``/``# `` prompts are stripped and output lines are blanked, keeping
 continuation lines of a prompted command.  Variables carry from one fence to the next: a
 runbook exports MODEL in one block and uses it in the next.  One document is one group.
+Indented code blocks (four spaces, after a blank line, outside lists) are read the same way
+when they mention sglang or dynamo.
 """
 
 from __future__ import annotations
@@ -90,7 +92,10 @@ def extract_markdown(text: str, ex: Extraction) -> None:
     if any(ln.lstrip().startswith(">") for ln in lines):
         quoted = [len(m.group(0)) if (m := _QUOTE.match(ln)) else 0 for ln in lines]
         lines = [ln[q:] for ln, q in zip(lines, quoted, strict=True)]
+    fence_rows: set[int] = set()
+    blocks = []  # (first content row, kind, fields) in document order
     for open_row, indent, tag, first, end, closed in _fences(lines):
+        fence_rows.update(range(open_row, end + 1))
         if not closed:
             ex.notes.append(
                 f"{ex.path}:{open_row + 1}: unterminated code fence; its block runs to the end "
@@ -108,59 +113,125 @@ def extract_markdown(text: str, ex: Extraction) -> None:
                 ex,
             )
             continue
-        if tag not in _SHELL_TAGS:
+        if tag in _SHELL_TAGS:
+            blocks.append((first, (open_row, indent, tag, first, end)))
+    for first, end in _indented_blocks(lines, fence_rows):
+        blocks.append((first, (None, INDENT, "", first, end)))
+    for _, (open_row, indent, tag, first, end) in sorted(blocks):
+        _shell_block(lines, quoted, open_row, indent, tag, first, end, ex, vars)
+
+
+INDENT = 4  # an indented code block: four spaces (or a tab) more than the text around it
+_LAUNCH_HINT = re.compile(r"\b(?:sglang|dynamo)\b")
+_LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _indented_blocks(lines: list[str], fence_rows: set[int]):
+    """Yield (first, end) of CommonMark indented code blocks that hold a launch command.
+
+    A block starts after a blank line (it cannot interrupt a paragraph), outside fences and
+    outside lists (four spaces inside a list item continue the item's text), and runs while
+    lines are blank or indented; trailing blank lines are not part of it.  Only blocks that
+    mention sglang or dynamo are taken: an indented block of prose or another language
+    must not be read as shell.
+    """
+    i, n = 0, len(lines)
+    in_list = False
+    while i < n:
+        line = lines[i]
+        if i in fence_rows:
+            i += 1
             continue
-        body = lines[first:end]
-        console = tag in _CONSOLE_TAGS or bool(
-            _DOLLAR_PROMPT.match(next((b for b in body if b.strip()), "").lstrip())
-        )
-        rows: list[tuple[int, int]] = []
-        out: list[str] = []
-        in_cmd = False
-        for k, raw in enumerate(body):
+        indented = line.startswith("\t") or line.startswith(" " * INDENT)
+        if not line.strip():
+            i += 1
+            continue
+        if not indented:
+            # a list lasts until a line at the margin that is not an item
+            in_list = bool(_LIST_ITEM.match(line)) or (in_list and line.startswith(" "))
+            i += 1
+            continue
+        if in_list or (i > 0 and lines[i - 1].strip()):
+            i += 1  # list content or a paragraph's continuation line
+            continue
+        j = i
+        while (
+            j < n
+            and j not in fence_rows
+            and (
+                not lines[j].strip()
+                or lines[j].startswith("\t")
+                or lines[j].startswith(" " * INDENT)
+            )
+        ):
+            j += 1
+        end = j
+        while end > i and not lines[end - 1].strip():
+            end -= 1
+        if any(_LAUNCH_HINT.search(r) for r in lines[i:end]):
+            yield i, end
+        i = j
+
+
+def _shell_block(lines, quoted, open_row, indent, tag, first, end, ex, vars) -> None:
+    """Extract one shell block (a fence's body, or an indented code block when ``open_row``
+    is None) with its rows mapped back into the document."""
+    body = lines[first:end]
+    console = tag in _CONSOLE_TAGS or bool(
+        _DOLLAR_PROMPT.match(next((b for b in body if b.strip()), "").lstrip())
+    )
+    rows: list[tuple[int, int]] = []
+    out: list[str] = []
+    in_cmd = False
+    for k, raw in enumerate(body):
+        if open_row is None and raw.startswith("\t"):
+            cut, s = 1, raw[1:]
+        else:
             lead = len(raw) - len(raw.lstrip(" "))
             cut = min(lead, indent)
             s = raw[cut:]
-            if console:
-                stripped = s.lstrip()
-                pm = _PROMPT.match(stripped)
-                if pm:
-                    cut += (len(s) - len(stripped)) + pm.end()
-                    s = stripped[pm.end() :]
-                    in_cmd = True
-                elif in_cmd and _PS2.match(stripped):  # "> " continuation prompt
-                    cut += (len(s) - len(stripped)) + 2
-                    s = stripped[2:]
-                elif not in_cmd:
-                    s = ""  # command output
-                in_cmd = in_cmd and s.rstrip().endswith("\\")
-            rows.append((first + k + 1, cut + quoted[first + k]))
-            out.append(s)
-        if not any(o.strip() for o in out):
-            continue
-        r = extract_shell(
-            "\n".join(out),
-            ex.path,
-            rowmap=RowMap(tuple(rows)),
-            host_format="markdown",
-            group=ex.path,
-            vars=vars,
-            syntax_notes=bool(tag),  # untagged fences often hold output or other languages
+        if console:
+            stripped = s.lstrip()
+            pm = _PROMPT.match(stripped)
+            if pm:
+                cut += (len(s) - len(stripped)) + pm.end()
+                s = stripped[pm.end() :]
+                in_cmd = True
+            elif in_cmd and _PS2.match(stripped):  # "> " continuation prompt
+                cut += (len(s) - len(stripped)) + 2
+                s = stripped[2:]
+            elif not in_cmd:
+                s = ""  # command output
+            in_cmd = in_cmd and s.rstrip().endswith("\\")
+        rows.append((first + k + 1, cut + quoted[first + k]))
+        out.append(s)
+    if not any(o.strip() for o in out):
+        return
+    r = extract_shell(
+        "\n".join(out),
+        ex.path,
+        rowmap=RowMap(tuple(rows)),
+        host_format="markdown",
+        group=ex.path,
+        vars=vars,
+        syntax_notes=bool(tag),  # untagged blocks often hold output or other languages
+    )
+    for c in r.commands:
+        c.context["fence_line"] = (open_row if open_row is not None else first) + 1
+        c.context["fence_tag"] = tag if open_row is not None else "indented"
+    ex.commands.extend(r.commands)
+    ex.findings.extend(r.findings)
+    ex.suppressions.extend(r.suppressions)
+    ex.file_env.update(r.file_env)
+    ex.notes.extend(r.notes)
+    d = _directive_before(lines, open_row if open_row is not None else first)
+    if d and not d[0]:
+        _, codes, reason = d
+        last = end + 2 if open_row is not None else end + 1  # through the closing fence
+        ex.suppressions.extend(
+            Suppression(codes, ln, reason)
+            for ln in range((open_row if open_row is not None else first) + 1, last)
         )
-        for c in r.commands:
-            c.context["fence_line"] = open_row + 1
-            c.context["fence_tag"] = tag
-        ex.commands.extend(r.commands)
-        ex.findings.extend(r.findings)
-        ex.suppressions.extend(r.suppressions)
-        ex.file_env.update(r.file_env)
-        ex.notes.extend(r.notes)
-        d = _directive_before(lines, open_row)
-        if d and not d[0]:
-            _, codes, reason = d
-            ex.suppressions.extend(
-                Suppression(codes, ln, reason) for ln in range(open_row + 1, end + 2)
-            )
 
 
 def yaml_fence(body: list[str], first: int, cuts: list[int], ex: Extraction) -> None:
