@@ -1,9 +1,11 @@
 """docker compose files: each service's entrypoint + command as an argv.
 
 A list is an argv; a string is split shell-like with *no* shell (quotes removed, no
-variables).  Compose interpolates ``${VAR}`` from the host environment / ``.env`` at parse
-time: ``${VAR:-default}`` and ``${VAR-default}`` take the default, other references are
-unknown, ``$$`` is a literal ``$``.  ``[sh, -c, SCRIPT]`` is handed to the shell extractor.
+variables).  Compose interpolates ``${VAR}`` at parse time from the host environment and the
+``.env`` file beside the compose file; lint uses the ``.env`` file only (the shell at lint time
+is not the deploy host's).  A variable it sets takes its value (``${VAR:-default}`` also when
+it is empty); otherwise ``${VAR:-default}`` and ``${VAR-default}`` take the default and other
+references are unknown; ``$$`` is a literal ``$``.  ``[sh, -c, SCRIPT]`` is handed to the shell extractor.
 One compose file is one group (its services share a host).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 
 from hicachectl.lint.extract.common import RowMap
 from hicachectl.lint.extract.shell import extract_shell
@@ -35,14 +38,20 @@ def compose_bytes(text: str | None) -> int | None:
     return int(float(m.group(1)) * 1024 ** "bkmgt".index((m.group(2) or "b").lower()))
 
 
-def interpolate(text: str) -> tuple[str, bool]:
+def interpolate(text: str, values: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """``text`` with compose's interpolation done; False when a reference stays unknown."""
     known = True
 
     def sub(m: re.Match) -> str:
         nonlocal known
         if m.group(0) == "$$":
             return "$"
-        if m.group(2):
+        name, op = m.group(1) or m.group(4), m.group(2)
+        if values is not None and name in values:
+            if op == ":-" and values[name] == "":
+                return m.group(3) or ""
+            return values[name]
+        if op:
             return m.group(3) or ""
         known = False
         return m.group(0)
@@ -95,7 +104,9 @@ def _tokens(node: YNode | None, lines: list[str]) -> list[tuple[str, Span, str]]
     return out
 
 
-def _environment(node: YNode | None) -> tuple[dict[str, str], dict[str, Span]]:
+def _environment(
+    node: YNode | None, dotenv: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Span]]:
     env: dict[str, str] = {}
     spans: dict[str, Span] = {}
     if node is None:
@@ -103,12 +114,12 @@ def _environment(node: YNode | None) -> tuple[dict[str, str], dict[str, Span]]:
     if node.kind == "map":
         for k, v in node.value:
             if k.kind == "str":
-                env[k.value] = interpolate(v.value)[0] if v.kind == "str" else ""
+                env[k.value] = interpolate(v.value, dotenv)[0] if v.kind == "str" else ""
                 spans[k.value] = span_of(k)
     for item in node.items():
         if item.kind == "str" and item.value:
             key, _, val = item.value.partition("=")
-            env[key] = interpolate(val)[0]
+            env[key] = interpolate(val, dotenv)[0]
             spans[key] = span_of(item)
     return env, spans
 
@@ -136,10 +147,17 @@ def _reserved_gpus(svc: YNode) -> int | None:
 
 def extract_compose(doc: YNode, ex: Extraction) -> None:
     services = doc.get("services")
+    dotenv: dict[str, str] = {}
+    if services is not None and ex.path not in ("-", "<stdin>"):
+        from hicachectl.lint.extract.dotenv import compose_dotenv
+
+        dotenv, note = compose_dotenv(ex.path)
+        if note:
+            ex.notes.append(note)
     for k, svc in services.value if services is not None and services.kind == "map" else []:
         if svc.kind != "map":
             continue
-        env, env_spans = _environment(svc.get("environment"))
+        env, env_spans = _environment(svc.get("environment"), dotenv)
         ex.file_env.update(env)
         ctx: dict = {"service": k.value, "compose": True}
         if svc.text("image"):
@@ -183,7 +201,8 @@ def extract_compose(doc: YNode, ex: Extraction) -> None:
                 rowmap=rmap,
                 host_format="compose",
                 group=ex.path,
-                vars=Vars({a: Var(b) for a, b in env.items()}),
+                # compose interpolates the script with .env before the shell sees it
+                vars=Vars({a: Var(b) for a, b in {**env, **dotenv}.items()}),
                 suppressions=False,
             )
             ex.findings.extend(r.findings)
@@ -194,7 +213,7 @@ def extract_compose(doc: YNode, ex: Extraction) -> None:
             continue
         tokens = []
         for word, sp, raw in words:
-            text, known = interpolate(word)
+            text, known = interpolate(word, dotenv)
             tokens.append(Token(text, sp, raw, known))
         first, last = tokens[0].span, tokens[-1].span
         ex.commands.append(
