@@ -285,3 +285,31 @@ def test_flag_equals_value_lines_are_words_not_assignments():
     assert ex.notes == []
     (cmd,) = ex.commands
     assert cmd.env == {} and _texts(cmd)[:2] == ["kv_store_client", "--host=10.0.0.5"]
+
+
+def test_strings_with_escapes_map_every_character_exactly():
+    text = (
+        'eval "python3 -m sglang.launch_server --served-model-name \\"my model\\" --tp 2"\n'
+        'bash -c "python -m dynamo.sglang --model-path \\"m\\" \\\\\n'
+        '  --page-size 64"\n'
+        'CMD="python3 -m sglang.launch_server --chat-template \\"x\\" --pp 2"\n'
+        'eval "$CMD"\n'
+        "eval python3 -m sglang.launch_server \"--dp\" '4'\n"
+        "md=markdown\n"
+        'eval "python3 -m sglang.launch_server --model-path $md --ep 2"\n'
+    )
+    a, b, c, d, e = _src(text).commands
+    assert _texts(a)[4] == "my model"
+    assert _tok(a, "--tp").span == Span(1, 72, 1, 75)  # after two \" escapes, still exact
+    assert _tok(a, "my model").span == Span(1, 60, 1, 70)  # the inner "…", at its \"…\"
+    # bash -c "...\<newline>..." joins the lines; the flag keeps its place on line 3
+    assert _texts(b)[-2:] == ["--page-size", "64"]
+    assert _tok(b, "--page-size").span == Span(3, 3, 3, 13)
+    # eval "$CMD": positions in the assignment, escapes included
+    assert _tok(c, "--pp").span == Span(4, 60, 4, 63)
+    # eval of several words: each word where it is written
+    assert _tok(d, "--dp").span == Span(6, 39, 6, 42)
+    assert _tok(d, "4").span == Span(6, 46, 6, 46)
+    # an expanded variable spreads over its $md; what follows keeps its own place
+    assert _tok(e, "markdown").span == Span(8, 52, 8, 54)
+    assert _tok(e, "--ep").span == Span(8, 56, 8, 59)

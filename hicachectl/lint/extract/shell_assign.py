@@ -56,17 +56,21 @@ class Assignments:
         old = self.vars.get(name)
         if append and old is not None and isinstance(old.value, str):
             text, known = old.value + text, known and old.known
-        origin = None
+        origin = points = None
         if value is not None and value.type in ("string", "raw_string"):
             sp = self.span(value)
             origin = (sp.line, sp.col)  # col of the quote == offset of the first content char
+            if not append:
+                from hicachectl.lint.extract.shell_nested import node_points
+
+                points = node_points(self, value, text)
         if len(text) > MAX_VALUE:  # X="$X$X" doubles it each time
             text, known = raw, False
         spans = [self.span(value)] if value is not None and not append else None
         exported = export or (old is not None and old.exported)  # bash keeps the attribute
         if exported:
             self.exported_names.add(name)
-        self.vars.set(name, Var(text, known, origin, spans, exported))
+        self.vars.set(name, Var(text, known, origin, spans, exported, points))
         if known and self.depth == 0:
             self.result.file_env[name] = text
         return name, text

@@ -33,6 +33,10 @@ class Var:
     spans: list | None = None
     # `export`ed: later commands inherit it in their environment.
     exported: bool = False
+    # The file (line, col) of every character of a string value, when it was written as
+    # quoted text without expansions (``shell_nested.decode_points``): exact positions for
+    # ``eval "$CMD"`` even where the string holds escapes.
+    points: list | None = None
 
 
 @dataclass(slots=True)
