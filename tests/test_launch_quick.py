@@ -255,3 +255,22 @@ def test_deeply_nested_plan_reads_as_before(cli, tmp_path):
     assert "Traceback" not in r.stderr
     assert (r.returncode, r.stderr) == (before.exit_code, before.stderr)
     assert r.returncode == 2 and "nested too deeply" in r.stderr
+
+
+def test_a_plan_from_a_pipe_is_read_once_by_the_full_command(cli, tmp_path):
+    # `launch --plan <(hicachectl plan ...)`: the light path leaves pipes alone, so the full
+    # command (here: a plan that does not fit) reads it and reports as for a file.
+    path, data = saved_plan(tmp_path, workers=1)
+    data["fits"] = False
+    path.write_text(json.dumps(data))
+    as_file = hicachectl("launch", "--plan", str(path))
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat {path} > {fifo}"])
+    try:
+        from_pipe = hicachectl("launch", "--plan", str(fifo))
+    finally:
+        writer.wait(timeout=10)
+    assert as_file.returncode == 1 and "fits: false" in as_file.stderr
+    assert from_pipe.returncode == 1
+    assert from_pipe.stderr == as_file.stderr.replace(str(path), str(fifo))

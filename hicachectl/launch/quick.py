@@ -98,9 +98,15 @@ def parse(args: list[str]) -> dict[str, object] | None:
 
 def _read_plan(path: str):
     """The plan as planview Records, or None (unreadable, not accepted: the full path says why)."""
+    import stat
+
     from hicachectl.launch import planview
 
     try:
+        # Only a regular file: a pipe (``--plan <(hicachectl plan ...)``) can be read once,
+        # and the full command must still be able to read it when this path declines.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError, RecursionError):  # the full command reports each of these
