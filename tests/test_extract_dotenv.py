@@ -91,3 +91,14 @@ def test_a_malformed_dotenv_is_a_note(tmp_path):
     assert ex.notes == [
         f"{tmp_path / '.env'}: line 2: not KEY=VALUE; compose refuses such a .env file"
     ]
+
+
+def test_quoted_values_may_carry_an_inline_comment():
+    values, bad = parse_dotenv(
+        "RATIO='0.5' # tuned\n"
+        'NAME="a \\"b\\" # kept" # dropped\n'
+        "HASH='a#b'\n"
+        'OPEN="no end\n'
+    )
+    assert values == {"RATIO": "0.5", "NAME": 'a "b" # kept', "HASH": "a#b"}
+    assert bad == [4]  # an unterminated quote is not a value (compose reads it as multi-line)

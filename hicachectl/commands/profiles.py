@@ -61,10 +61,16 @@ def command(
     width = max(console.width, 40)
     out = [f"Profiles in {bundled_dir()}"]
     for row in rows:
-        out += ["", row["name"], f"    {row['model']}, {row['topology']}"]
-        out += textwrap.wrap(
-            row["description"], width, initial_indent="    ", subsequent_indent="    "
-        )
+        out += ["", row["name"]]
+        for text in (f"{row['model']}, {row['topology']}", row["description"]):
+            out += textwrap.wrap(
+                text,
+                width,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,  # keep flags such as --max-running-requests whole
+                break_long_words=False,
+            )
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -15,6 +15,8 @@ import os
 import re
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+# a quoted value, then at most an inline comment
+_QUOTED = re.compile(r"""^(?:'([^']*)'|"((?:[^"\\]|\\.)*)")\s*(?:#.*)?$""")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 
 
@@ -30,12 +32,16 @@ def parse_dotenv(text: str) -> tuple[dict[str, str], list[int]]:
             bad.append(n)
             continue
         key, raw = m.group(1), m.group(2)
-        if raw[:1] == "'" and raw.endswith("'") and len(raw) >= 2:
-            value = raw[1:-1]
-        elif raw[:1] == '"' and raw.endswith('"') and len(raw) >= 2:
+        quoted = _QUOTED.match(raw)
+        if quoted and quoted.group(1) is not None:  # '...' is literal
+            value = quoted.group(1)
+        elif quoted:
             value = re.sub(
-                r"\\(.)", lambda e: _ESCAPES.get(e.group(1), "\\" + e.group(1)), raw[1:-1]
+                r"\\(.)", lambda e: _ESCAPES.get(e.group(1), "\\" + e.group(1)), quoted.group(2)
             )
+        elif raw.startswith(("'", '"')):
+            bad.append(n)  # an unterminated quote (compose's multi-line values are not read)
+            continue
         else:
             value = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
         values[key] = value
