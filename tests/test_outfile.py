@@ -53,3 +53,36 @@ def test_replaces_whole_file_and_fails_cleanly(tmp_path):
     with pytest.raises(InputError, match=r"missing/out\.txt: cannot write"):
         write_atomic(tmp_path / "missing" / "out.txt", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_symlinks_are_followed_and_devices_written_through(tmp_path, umask022):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert _mode(real) == 0o640  # an existing file keeps its permissions
+    write_atomic(os.devnull, "discarded")  # a device: written, not replaced
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))  # noqa: SIM115
+    reader.start()
+    write_atomic(fifo, "through the pipe")
+    reader.join(timeout=10)
+    assert got == ["through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    with pytest.raises(InputError, match="is a directory"):
+        write_atomic(tmp_path, "x")
+
+
+def test_an_existing_script_gains_execute_bits(tmp_path, umask022):
+    script = tmp_path / "run.sh"
+    script.write_text("old")
+    os.chmod(script, 0o600)
+    write_atomic(script, "#!/bin/sh\n", executable=True)
+    assert _mode(script) == 0o711
