@@ -73,3 +73,29 @@ def test_terminate_then_kill_reaches_the_whole_group(tmp_path):
         time.sleep(0.02)
     assert not proc.alive()
     assert not proc.group_alive()  # the grandchild went with it
+
+
+def test_signals_the_parent_ignores_stay_ignored():
+    # `nohup hicachectl launch`: SIGHUP was set to SIG_IGN by nohup and must stay so; the
+    # others become events.
+    import signal
+
+    from hicachectl.launch.process import install_signal_handlers, restore_signal_handlers
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        q = EventQueue()
+        previous = install_signal_handlers(q)
+        try:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.SIGHUP not in previous
+            assert signal.SIGTERM in previous and callable(signal.getsignal(signal.SIGTERM))
+            os.kill(os.getpid(), signal.SIGHUP)  # ignored: no event, and we are still here
+            os.kill(os.getpid(), signal.SIGTERM)
+            ev = q.get(2.0)
+            assert ev is not None and (ev.kind, ev.value) == ("signal", signal.SIGTERM)
+            assert q.get(0.1) is None
+        finally:
+            restore_signal_handlers(previous)
+    finally:
+        signal.signal(signal.SIGHUP, before)

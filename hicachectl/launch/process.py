@@ -200,13 +200,17 @@ def _wait_gone(procs: list[ChildProcess], seconds: float) -> bool:
 
 
 def install_signal_handlers(events: EventQueue) -> dict[int, object]:
-    """Turn SIGINT/SIGTERM/SIGHUP into events; returns the previous handlers."""
+    """Turn SIGINT/SIGTERM/SIGHUP into events; returns the previous handlers.  A signal our
+    parent set to be ignored stays ignored (``nohup hicachectl launch``: closing the terminal
+    must not stop the deployment; ``... &`` in a script: Ctrl-C is not for us)."""
     previous: dict[int, object] = {}
 
     def handler(signum: int, _frame: object) -> None:
         events.put(Event("signal", value=signum))
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            continue
         try:
             previous[sig] = signal.signal(sig, handler)
         except ValueError:  # not the main thread (e.g. inside a test runner thread)
