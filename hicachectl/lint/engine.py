@@ -133,7 +133,11 @@ class Linter:
         findings = self.lint_extraction(ext, settings)
         if findings:
             self.result.findings.extend(findings)
-            self.result.lines[ext.path] = ext.lines
+            secrets = _secret_values(ext)
+            lines = ext.lines
+            if secrets:  # the echoed source too: one * per character keeps the carets aligned
+                lines = [_star_values(line, secrets) for line in lines]
+            self.result.lines[ext.path] = lines
 
     def lint_extraction(self, ext: Extraction, settings: Settings) -> list[Finding]:
         from hicachectl.lint.rules import RULES_BY_CODE
@@ -168,6 +172,9 @@ class Linter:
                 f = Finding(f.path, f.span, f.code, f.name, sev, f.message, f.fix)  # type: ignore[arg-type]
             out.append(f)
         out = apply_suppressions(out, ext)
+        secrets = _secret_values(ext)
+        if secrets:
+            out = [_masked(f, secrets) for f in out]
         return sorted(set(out), key=Finding.sort_key)
 
     def _note_no_host(self, ctx: FileContext) -> None:
@@ -180,6 +187,49 @@ class Linter:
                 "host memory unknown: HC401/HC402 (host budget) skipped; pass --hardware FILE, "
                 "--host-memory SIZE, or set probe = true in [tool.hicachectl]"
             )
+
+
+MIN_SECRET_LEN = 4  # shorter values ("1", "on") would star out ordinary words
+
+
+def _secret_values(ext: Extraction) -> list[str]:
+    """Values a finding must never quote: of secret-named variables (the file's, each
+    command's environment, a compose .env) and of secret-named flags (``--api-key KEY``);
+    longest first, so that a secret containing another is starred whole."""
+    from hicachectl.secrets import is_secret_name
+
+    found = set(ext.secret_values)
+    found.update(v for k, v in ext.file_env.items() if is_secret_name(k))
+    for cmd in ext.commands:
+        found.update(v for k, v in cmd.env.items() if is_secret_name(k))
+        toks = cmd.tokens
+        for i, tok in enumerate(toks):
+            name, eq, value = tok.text.partition("=")
+            if not (name.startswith("--") and is_secret_name(name)):
+                continue
+            if eq:
+                found.add(value)
+            elif i + 1 < len(toks):
+                found.add(toks[i + 1].text)
+    return sorted((v for v in found if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
+
+
+def _star_values(line: str, secrets: list[str]) -> str:
+    for value in secrets:
+        if value in line:
+            line = line.replace(value, "*" * len(value))
+    return line
+
+
+def _masked(f: Finding, secrets: list[str]) -> Finding:
+    message, fix = f.message, f.fix
+    for value in secrets:
+        message = message.replace(value, "***")
+        if fix:
+            fix = fix.replace(value, "***")
+    if message == f.message and fix == f.fix:
+        return f
+    return Finding(f.path, f.span, f.code, f.name, f.severity, message, fix)
 
 
 def _host_info(s: Settings) -> HostInfo:

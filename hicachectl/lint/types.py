@@ -101,3 +101,6 @@ class Extraction:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one-line notes (binary file skipped, ...)
     lines: list[str] = field(default_factory=list)  # the original text, for caret display
+    # Values of secret-named variables the extractor saw but did not keep in ``file_env``
+    # (a compose ``.env``): findings must not quote them.
+    secret_values: set[str] = field(default_factory=set)

@@ -154,6 +154,9 @@ def extract_compose(doc: YNode, ex: Extraction) -> None:
         dotenv, note = compose_dotenv(ex.path)
         if note:
             ex.notes.append(note)
+        from hicachectl.secrets import is_secret_name
+
+        ex.secret_values.update(v for k, v in dotenv.items() if is_secret_name(k))
     for k, svc in services.value if services is not None and services.kind == "map" else []:
         if svc.kind != "map":
             continue
