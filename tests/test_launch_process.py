@@ -99,3 +99,52 @@ def test_signals_the_parent_ignores_stay_ignored():
             restore_signal_handlers(previous)
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_helper_captures_both_streams_and_its_exit_code():
+    from hicachectl.launch.process import Helper
+
+    h = Helper([sys.executable, "-c", "import sys; print('out'); sys.exit('err text')"])
+    out, err = h.communicate(timeout=20)
+    assert (out, err.strip(), h.returncode) == ("out\n", "err text", 1)
+    big = Helper(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.stdout.write('x' * 200000); sys.stderr.write('y' * 100000)",
+        ]
+    )
+    out, err = big.communicate(timeout=20)  # more than a pipe holds, on both streams
+    assert (len(out), len(err), big.returncode) == (200000, 100000, 0)
+
+
+def test_helper_timeout_kills_and_reaps():
+    from hicachectl.launch.process import Helper, HelperTimeout
+
+    h = Helper([sys.executable, "-c", "import time; time.sleep(30)"])
+    start = time.monotonic()
+    try:
+        h.communicate(timeout=0.3)
+    except HelperTimeout:
+        pass
+    else:
+        raise AssertionError("no timeout")
+    assert time.monotonic() - start < 5
+    assert h.returncode is not None and h.returncode < 0  # killed, and reaped
+    try:
+        os.kill(h.pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("the helper is still there")
+
+
+def test_helper_that_cannot_start_raises_oserror(tmp_path):
+    import pytest
+
+    from hicachectl.launch.process import Helper
+
+    with pytest.raises(OSError):
+        Helper([str(tmp_path / "no-such-python"), "-c", "pass"])
+    with pytest.raises(OSError):
+        Helper(["no-such-program-on-path-xyz"])

@@ -2,20 +2,35 @@
 here), started as early as possible and collected at pre-flight: the answer takes a Python
 start-up (15-30 ms), which then overlaps with reading the plan and the other checks.
 
-Light on purpose (stdlib and ``process`` only): ``launch`` starts it before the plan's models
-are imported.
+Light on purpose (``process.Helper`` only, which needs ``os`` alone): ``launch`` starts it
+first thing, before it imports anything else.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 
+# Run by the target interpreter with the module names as arguments; prints those it cannot
+# find.  The path finder locates a module without running its package's __init__ (Dynamo's
+# imports its runtime: tens of milliseconds); importlib.util.find_spec, which does, is the
+# fallback for what the path finder cannot see (built-in modules, import hooks).
 FIND_SPEC = (
-    "import importlib.util,sys\n"
+    "import sys\n"
+    "from importlib.machinery import PathFinder\n"
+    "def found(m):\n"
+    "    spec, path = None, None\n"
+    "    for part in m.split('.'):\n"
+    "        spec = PathFinder.find_spec(part if spec is None else spec.name + '.' + part, path)\n"
+    "        if spec is None:\n"
+    "            return False\n"
+    "        path = spec.submodule_search_locations\n"
+    "    return True\n"
     "for m in sys.argv[1:]:\n"
     "    try:\n"
-    "        ok = importlib.util.find_spec(m) is not None\n"
+    "        ok = found(m)\n"
+    "        if not ok:\n"
+    "            import importlib.util\n"
+    "            ok = importlib.util.find_spec(m) is not None\n"
     "    except Exception:\n"
     "        ok = False\n"
     "    if not ok:\n"
@@ -36,15 +51,15 @@ class ModuleCheck:
     answer is collected by :meth:`problems`, so the other checks run while it starts up."""
 
     def __init__(self, python: str, modules: Sequence[str]) -> None:
-        from hicachectl.launch.process import start_quiet
+        from hicachectl.launch.process import Helper
 
         self.python = python
         self.modules = list(modules)
         self._result: list[str] | None = [] if not modules else None
-        self._proc = None  # the helper process (process.start_quiet)
+        self._proc = None  # the helper process (process.Helper)
         if modules:
             try:
-                self._proc = start_quiet([python, "-c", FIND_SPEC, *modules])
+                self._proc = Helper([python, "-c", FIND_SPEC, *modules])
             except OSError as exc:
                 self._result = [f"python {python}: cannot run it ({exc.strerror or exc})"]
 
@@ -65,12 +80,12 @@ class ModuleCheck:
         return list(self._result)
 
     def _collect(self, timeout: float) -> list[str]:
+        from hicachectl.launch.process import HelperTimeout
+
         proc = self._proc
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        except HelperTimeout:
             return [f"python {self.python}: no answer within {timeout:g} s"]
         if proc.returncode != 0:
             last = (stderr.strip().splitlines() or ["?"])[-1]

@@ -5,27 +5,35 @@ own process group and a signal to the group reaches everything it started (SGLan
 scheduler and detokenizer subprocesses included).  A reader thread copies the child's output
 byte for byte into its log file and posts each line as an event; a waiter thread reaps the
 child and posts its exit.  Events go to one queue that the supervisor reads.
+
+Short helper commands (pre-flight's interpreter check) start with ``os.posix_spawnp`` and
+pipes (:class:`Helper`): importing this module costs little, so launch starts its helper
+before it imports ``subprocess``, ``threading`` and the rest, which it does only to start
+the children.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import subprocess
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hicachectl.launch.events import Event
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class EventQueue:
     """Thread-safe event source for the supervisor (``get(timeout)`` → Event or None)."""
 
     def __init__(self) -> None:
+        import queue
+
         self._q: queue.Queue[Event] = queue.Queue()
+        self._empty = queue.Empty
 
     def put(self, ev: Event) -> None:
         self._q.put(ev)
@@ -33,7 +41,7 @@ class EventQueue:
     def get(self, timeout: float) -> Event | None:
         try:
             return self._q.get(timeout=timeout) if timeout > 0 else self._q.get_nowait()
-        except queue.Empty:
+        except self._empty:
             return None
 
 
@@ -58,6 +66,9 @@ class ChildProcess:
         """Start the child; ``watch=False`` leaves starting its reader and waiter threads to
         :meth:`watch` (``start_all`` starts every child first: on a busy machine a thread
         can take milliseconds to get going, and the next child should not wait for that)."""
+        import subprocess
+        import threading
+
         self.name = name
         self._events = events
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
@@ -223,28 +234,89 @@ def restore_signal_handlers(previous: dict[int, object]) -> None:
         signal.signal(sig, old)  # type: ignore[arg-type]
 
 
-def start_quiet(argv: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a short helper command (a pre-flight check) in the background, output captured;
-    raises OSError.  Collect it with ``communicate(timeout=...)``."""
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class HelperTimeout(Exception):
+    """A helper did not finish in time (it has been killed and reaped)."""
 
 
-def run_quiet(argv: list[str], *, timeout: float, env: dict[str, str] | None = None):
-    """Run a short helper command (pre-flight checks); returns CompletedProcess or raises
-    OSError / subprocess.TimeoutExpired."""
-    return subprocess.run(
-        argv,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+class Helper:
+    """A short helper command, output captured: started at once (``os.posix_spawnp``, argv
+    looked up on PATH, stdin from /dev/null), collected with :meth:`communicate`.  Raises
+    OSError when it cannot be started."""
+
+    def __init__(self, argv: list[str], *, env: dict[str, str] | None = None) -> None:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        null = os.open(os.devnull, os.O_RDONLY)
+        try:
+            self.pid = os.posix_spawnp(
+                argv[0],
+                argv,
+                dict(os.environ if env is None else env),
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, null, 0),
+                    (os.POSIX_SPAWN_DUP2, out_w, 1),
+                    (os.POSIX_SPAWN_DUP2, err_w, 2),
+                ],
+            )
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
+        finally:
+            for fd in (out_w, err_w, null):
+                os.close(fd)
+        self._fds = [out_r, err_r]
+        self._data: dict[int, bytearray] = {out_r: bytearray(), err_r: bytearray()}
+        self._out, self._err = out_r, err_r
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """(stdout, stderr) once it has exited; HelperTimeout after ``timeout`` seconds (the
+        helper is then killed and reaped)."""
+        import select
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._fds:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                self._abandon()
+                raise HelperTimeout()
+            ready, _, _ = select.select(self._fds, [], [], left)
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    self._data[fd] += chunk
+                else:
+                    self._fds.remove(fd)
+                    os.close(fd)
+        while self.poll() is None:  # output closed: the exit follows at once
+            if deadline is not None and time.monotonic() >= deadline:
+                self._abandon()
+                raise HelperTimeout()
+            time.sleep(0.001)
+        return (
+            self._data[self._out].decode("utf-8", "replace"),
+            self._data[self._err].decode("utf-8", "replace"),
+        )
+
+    def _abandon(self) -> None:
+        self.kill()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])

@@ -17,6 +17,7 @@ from hicachectl.errors import PreflightError
 from hicachectl.launch import environ, preflight, rehearsal_model, rundir
 from hicachectl.launch.modcheck import ModuleCheck, needed_modules
 from hicachectl.launch.specs import Child, Settings, build_children
+from hicachectl.launch.startup import start_children
 
 if TYPE_CHECKING:
     from hicachectl.models import Plan
@@ -159,7 +160,6 @@ def launch(
     # Start the children now, and load the supervisor, printer and boot report while they
     # boot: the deployment's start does not wait for hicachectl's own imports.
     from hicachectl.launch import process
-    from hicachectl.launch.startup import start_children
 
     events = process.EventQueue()
     previous = process.install_signal_handlers(events)  # a Ctrl-C from here on is an event

@@ -7,6 +7,11 @@ rest of hicachectl loads.
 
 from __future__ import annotations
 
+# What ``process`` needs to start the children, imported with this module: ``runner`` loads
+# it while pre-flight's interpreter check is still running, not after.
+import queue  # noqa: F401
+import subprocess  # noqa: F401
+import threading  # noqa: F401
 import time
 from collections import namedtuple
 
