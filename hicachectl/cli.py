@@ -98,8 +98,9 @@ def _err(message: str) -> None:
     )
 
 
-def _click_exit(exc: Exception) -> int | None:
-    """Exit code for click's own exceptions (typer may vendor click: match by shape)."""
+def _click_exit(exc: Exception, verb: str | None = None) -> int | None:
+    """Exit code for click's own exceptions (typer may vendor click: match by shape);
+    ``verb``: the command being run, for errors that carry no context of their own."""
     kind = type(exc).__name__
     if kind == "Exit" and hasattr(exc, "exit_code"):
         return exc.exit_code
@@ -111,7 +112,7 @@ def _click_exit(exc: Exception) -> int | None:
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
         # One line, not click's three-line usage block.
         ctx = getattr(exc, "ctx", None)
-        where = getattr(ctx, "command_path", None) or "hicachectl"
+        where = getattr(ctx, "command_path", None) or " ".join(filter(None, ("hicachectl", verb)))
         _err(f"{exc.format_message()} (see '{where} --help')")
         return EXIT_USAGE
     return None
@@ -120,12 +121,12 @@ def _click_exit(exc: Exception) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns the exit code; never shows a traceback."""
     args = sys.argv[1:] if argv is None else list(argv)
+    verbs = {v for v, _, _ in VERBS}
+    only = args[0] if args and args[0] in verbs else None
     try:
-        verbs = {v for v, _, _ in VERBS}
-        only = args[0] if args and args[0] in verbs else None
         rv = build_app(only)(args=args, prog_name="hicachectl", standalone_mode=False)
     except Exception as exc:
-        code = _click_exit(exc)
+        code = _click_exit(exc, only)
         if code is None:
             code = report(exc)
         if code is None:  # HICACHECTL_DEBUG: show the traceback

@@ -48,3 +48,12 @@ def test_lint_unreadable_input_is_not_reported_as_clean(cli, tmp_path):
     assert r.exit_code == 2
     assert r.stdout == ""
     assert r.stderr.strip().endswith("nosuch.sh: no such file or directory")
+
+
+def test_a_missing_option_value_points_at_the_verbs_help(cli):
+    for verb, option in (("plan", "--tp"), ("lint", "--format"), ("launch", "--plan")):
+        r = cli(verb, option)
+        assert r.exit_code == 2
+        assert r.stderr == (
+            f"hicachectl: Option '{option}' requires an argument. (see 'hicachectl {verb} --help')\n"
+        )
