@@ -81,6 +81,14 @@ def _stand_ins(tmp_path, plan, *, worker_exit=None):
     return s, kids
 
 
+def _quietly(plan, kids, s, ready_timeout: float = 20):
+    """supervise with quiet output to throw-away streams (tests that expect it to raise)."""
+    return supervise(
+        plan, kids, s, quiet=True, ready_timeout=ready_timeout, grace=2,
+        out=io.StringIO(), err=io.StringIO(),
+    )  # fmt: skip
+
+
 def test_ready_banner_boot_report_and_a_worker_that_dies(tmp_path):
     (http,) = free_ports(1)
     plan = make_plan(http_port=http, workers=1, relocate_ports=True)
@@ -126,16 +134,7 @@ def test_a_child_that_cannot_start_stops_the_others(tmp_path):
         c._replace(argv=[str(tmp_path / "no-python")]) if c.role != "frontend" else c for c in kids
     ]
     with pytest.raises(HicacheError, match="cannot start worker-0") as info:
-        supervise(
-            plan,
-            kids,
-            s,
-            quiet=True,
-            ready_timeout=20,
-            grace=2,
-            out=io.StringIO(),
-            err=io.StringIO(),
-        )
+        _quietly(plan, kids, s)
     assert info.value.exit_code == 1
     (frontend,) = json.loads((s.run_dir / "children.json").read_text())
     assert frontend["name"] == "frontend"
@@ -170,16 +169,7 @@ def test_a_failure_before_the_loop_runs_leaves_no_child_behind(tmp_path, monkeyp
 
     monkeypatch.setattr(session, "ConsolePrinter", broken_printer)
     with pytest.raises(RuntimeError, match="printer unavailable"):
-        supervise(
-            plan,
-            kids,
-            s,
-            quiet=True,
-            ready_timeout=20,
-            grace=2,
-            out=io.StringIO(),
-            err=io.StringIO(),
-        )
+        _quietly(plan, kids, s)
     started = json.loads((s.run_dir / "children.json").read_text())
     assert {c["name"] for c in started} == {"frontend", "worker-0"}
     for child in started:

@@ -132,11 +132,14 @@ class Linter:
             ext.findings.extend(profile_findings(data, display or path))
         findings = self.lint_extraction(ext, settings)
         if findings:
-            self.result.findings.extend(findings)
+            # No finding quotes a secret, nor does the echoed source line (one * per
+            # character keeps the carets aligned).
             secrets = _secret_values(ext)
             lines = ext.lines
-            if secrets:  # the echoed source too: one * per character keeps the carets aligned
+            if secrets:
+                findings = [_masked(f, secrets) for f in findings]
                 lines = [_star_values(line, secrets) for line in lines]
+            self.result.findings.extend(findings)
             self.result.lines[ext.path] = lines
 
     def lint_extraction(self, ext: Extraction, settings: Settings) -> list[Finding]:
@@ -172,9 +175,6 @@ class Linter:
                 f = Finding(f.path, f.span, f.code, f.name, sev, f.message, f.fix)  # type: ignore[arg-type]
             out.append(f)
         out = apply_suppressions(out, ext)
-        secrets = _secret_values(ext)
-        if secrets:
-            out = [_masked(f, secrets) for f in out]
         return sorted(set(out), key=Finding.sort_key)
 
     def _note_no_host(self, ctx: FileContext) -> None:
