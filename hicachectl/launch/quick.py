@@ -128,19 +128,19 @@ def run(args: list[str]) -> int | None:
 
     python = opts["python"] or sys.executable
     engine = str(opts["engine"])
-    # Asked first: the interpreter check is a subprocess that answers while the plan is read.
-    early = ModuleCheck(python, needed_modules(["frontend", "worker"], engine))  # type: ignore[arg-type]
-    plan = _read_plan(str(opts["plan_file"]))
-    # A plan made from a probe of this host is re-probed before real engines start; that
-    # path (psutil, NVML, the budget models) is the full command's.
-    if plan is None or (plan.hardware.source == "probe" and engine != "mocker"):
-        early.cancel()
-        return None
-    from hicachectl.errors import report
-    from hicachectl.launch.runner import launch
-    from hicachectl.launch.specs import launch_settings, ready_timeout_for
-
+    early = None
     try:
+        # Asked first: the interpreter check runs in a helper process while the plan is read.
+        early = ModuleCheck(python, needed_modules(["frontend", "worker"], engine))  # type: ignore[arg-type]
+        plan = _read_plan(str(opts["plan_file"]))
+        # A plan made from a probe of this host is re-probed before real engines start; that
+        # path (psutil, NVML, the budget models) is the full command's.
+        if plan is None or (plan.hardware.source == "probe" and engine != "mocker"):
+            early.cancel()
+            return None
+        from hicachectl.launch.runner import launch
+        from hicachectl.launch.specs import launch_settings, ready_timeout_for
+
         settings = launch_settings(
             python=opts["python"],  # type: ignore[arg-type]
             run_dir=opts["run_dir"],  # type: ignore[arg-type]
@@ -161,8 +161,11 @@ def run(args: list[str]) -> int | None:
             reprobe=False,
             module_check=early,
         )
-    except (Exception, KeyboardInterrupt) as exc:
-        early.cancel()
+    except (Exception, KeyboardInterrupt) as exc:  # as cli.main reports them
+        from hicachectl.errors import report
+
+        if early is not None:
+            early.cancel()
         code = report(exc)
         if code is None:  # HICACHECTL_DEBUG
             raise
