@@ -34,9 +34,27 @@ def is_secret_name(name: str) -> bool:
     return flat.endswith(_ENDINGS)
 
 
+# Values that stand in for a secret rather than being one (examples, defaults, dummies).
+_PLACEHOLDERS = frozenset(
+    {"none", "null", "true", "false", "empty", "dummy", "test", "changeme", "secret", "token",
+     "example", "placeholder", "redacted", "...", "***"}
+)  # fmt: skip
+
+
+def is_placeholder(value: str) -> bool:
+    """``$HF_TOKEN``, ``<your-key>``, ``none``, ``xxxx``, ``***``: not a secret itself."""
+    v = value.strip().strip("'\"")
+    return (
+        not v
+        or v.startswith(("$", "<", "{"))
+        or v.lower() in _PLACEHOLDERS
+        or set(v.lower()) <= {"x", "*", ".", "-"}
+    )
+
+
 def _star(m: re.Match[str]) -> str:
     value = m.group(4)
-    if not is_secret_name(m.group(1)) or value.startswith(("$", "<")) or value in ("***", "..."):
+    if not is_secret_name(m.group(1)) or is_placeholder(value):
         return m.group(0)  # not secret-named, or a reference / placeholder, not the secret
     return m.group(1) + m.group(2) + m.group(3) + "*" * len(value)
 

@@ -148,3 +148,34 @@ def test_helper_that_cannot_start_raises_oserror(tmp_path):
         Helper([str(tmp_path / "no-such-python"), "-c", "pass"])
     with pytest.raises(OSError):
         Helper(["no-such-program-on-path-xyz"])
+
+
+def test_helper_answer_is_not_held_up_by_a_background_grandchild(tmp_path):
+    # A --python wrapper that leaves something running with our pipes: the answer counts
+    # as soon as the helper itself has exited, and cancelling never waits for it either.
+    from hicachectl.launch.modcheck import ModuleCheck
+
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\nsleep 5 &\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    start = time.monotonic()
+    (problem,) = ModuleCheck(str(wrapper), ["json", "nope_not_here"]).problems(timeout=3)
+    assert "cannot import nope_not_here" in problem
+    assert time.monotonic() - start < 2
+    start = time.monotonic()
+    check = ModuleCheck(str(wrapper), ["json"])
+    check.cancel()
+    assert time.monotonic() - start < 1
+    assert check.problems() == [f"python {wrapper}: check cancelled"]
+
+
+def test_module_check_does_not_take_a_module_for_a_package(tmp_path, monkeypatch):
+    # dynamo.py beside an unrelated sglang package: `import dynamo.sglang` fails, so must the check
+    from hicachectl.launch.modcheck import ModuleCheck
+
+    (tmp_path / "dynamo.py").write_text("")
+    (tmp_path / "sglang").mkdir()
+    (tmp_path / "sglang" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    (problem,) = ModuleCheck(sys.executable, ["dynamo.sglang", "sglang"]).problems()
+    assert "cannot import dynamo.sglang" in problem

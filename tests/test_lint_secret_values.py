@@ -42,3 +42,18 @@ def test_short_values_are_not_starred(cli, tmp_path):
     )
     r = cli("lint", str(tmp_path / "run.sh"))
     assert "--model-path abc" in r.stdout  # three characters would star ordinary words
+
+
+def test_placeholders_numbers_and_parts_of_words_are_not_starred(cli, tmp_path):
+    (tmp_path / "run.sh").write_text(
+        "export OPENAI_API_KEY=none\n"
+        "export HF_TOKEN=8000\n"
+        "export MY_SECRET=test1234\n"
+        "python -m sglang.launch_server --model-path /m/latest12345 --port 8000 "
+        "--hicache-storage-backend none --api-key $OPENAI_API_KEY --tp-size test1234\n"
+    )
+    r = cli("lint", str(tmp_path / "run.sh"))
+    assert "--hicache-storage-backend none" in r.stdout and "--port 8000" in r.stdout
+    assert "/m/latest12345" in r.stdout  # the secret inside a longer word is not the secret
+    assert "--tp-size ********" in r.stdout  # the secret itself, as a word, is
+    assert "test1234" not in r.stdout.replace("latest12345", "")

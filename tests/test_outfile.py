@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT
@@ -86,3 +88,27 @@ def test_an_existing_script_gains_execute_bits(tmp_path, umask022):
     os.chmod(script, 0o600)
     write_atomic(script, "#!/bin/sh\n", executable=True)
     assert _mode(script) == 0o711
+
+
+def _sh(script: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_dev_stdout_and_descriptors_are_written_as_the_shell_opened_them(tmp_path):
+    hc = f"{sys.executable} -m hicachectl plan --profile dev --format json"
+    env_root = f"cd {ROOT} && "
+    # into a pipe
+    r = _sh(env_root + f"{hc} -o /dev/stdout | wc -c", tmp_path)
+    assert r.returncode == 0 and int(r.stdout) > 1000, r.stderr
+    # appended to a file (>>): the first line stays, and no file is swapped under the shell
+    out = tmp_path / "all.json"
+    out.write_text("first\n")
+    r = _sh(env_root + f"{hc} -o /dev/stdout >> {out}", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().startswith('first\n{\n  "sglang_version"')
+    # another descriptor the shell opened
+    r = _sh(env_root + f"{hc} -o /dev/fd/3 3> {tmp_path / 'fd3.json'}", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "fd3.json").read_text().startswith("{")

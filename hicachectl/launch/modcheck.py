@@ -20,6 +20,8 @@ FIND_SPEC = (
     "def found(m):\n"
     "    spec, path = None, None\n"
     "    for part in m.split('.'):\n"
+    "        if spec is not None and path is None:\n"
+    "            return False\n"  # a module, not a package: nothing below it
     "        spec = PathFinder.find_spec(part if spec is None else spec.name + '.' + part, path)\n"
     "        if spec is None:\n"
     "            return False\n"
@@ -69,9 +71,7 @@ class ModuleCheck:
     def cancel(self) -> None:
         """Not needed (any more): stop and reap the helper; a no-op once collected."""
         if self._result is None and self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.communicate()
+            self._proc.abandon()
             self._result = [f"python {self.python}: check cancelled"]
 
     def problems(self, timeout: float = 30.0) -> list[str]:

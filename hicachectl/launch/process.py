@@ -234,6 +234,10 @@ def restore_signal_handlers(previous: dict[int, object]) -> None:
         signal.signal(sig, old)  # type: ignore[arg-type]
 
 
+POLL_SLICE_MS = 50  # how often communicate() looks whether the helper has exited
+DRAIN_AFTER_EXIT = 0.1  # seconds to take output after the exit, then stop reading
+
+
 class HelperTimeout(Exception):
     """A helper did not finish in time (it has been killed and reaped)."""
 
@@ -286,26 +290,36 @@ class Helper:
 
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
         """(stdout, stderr) once it has exited; HelperTimeout after ``timeout`` seconds (the
-        helper is then killed and reaped)."""
+        helper is then killed and reaped).  Output still held open by something the helper
+        left running in the background is not waited for beyond a moment."""
         import select
 
+        poller = select.poll()
+        for fd in self._fds:
+            poller.register(fd, select.POLLIN)
         deadline = None if timeout is None else time.monotonic() + timeout
+        exited_at = None
         while self._fds:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                self._abandon()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                self.abandon()
                 raise HelperTimeout()
-            ready, _, _ = select.select(self._fds, [], [], left)
-            for fd in ready:
+            if exited_at is None and self.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT:
+                break  # a grandchild keeps the pipes open: what came so far is the answer
+            for fd, _ in poller.poll(POLL_SLICE_MS):
                 chunk = os.read(fd, 65536)
                 if chunk:
                     self._data[fd] += chunk
                 else:
+                    poller.unregister(fd)
                     self._fds.remove(fd)
                     os.close(fd)
+        self._close()
         while self.poll() is None:  # output closed: the exit follows at once
             if deadline is not None and time.monotonic() >= deadline:
-                self._abandon()
+                self.abandon()
                 raise HelperTimeout()
             time.sleep(0.001)
         return (
@@ -313,10 +327,14 @@ class Helper:
             self._data[self._err].decode("utf-8", "replace"),
         )
 
-    def _abandon(self) -> None:
-        self.kill()
+    def _close(self) -> None:
         for fd in self._fds:
             os.close(fd)
         self._fds = []
+
+    def abandon(self) -> None:
+        """Kill (if still running), stop reading, reap: never waits on its output."""
+        self.kill()
+        self._close()
         if self.returncode is None:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])

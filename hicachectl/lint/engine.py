@@ -10,6 +10,7 @@ severity overrides.  Files that cannot be read are reported in ``LintResult.erro
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,9 +135,10 @@ class Linter:
         if findings:
             # No finding quotes a secret, nor does the echoed source line (one * per
             # character keeps the carets aligned).
-            secrets = _secret_values(ext)
+            values = _secret_values(ext)
             lines = ext.lines
-            if secrets:
+            if values:
+                secrets = _secret_pattern(values)
                 findings = [_masked(f, secrets) for f in findings]
                 lines = [_star_values(line, secrets) for line in lines]
             self.result.findings.extend(findings)
@@ -196,7 +198,7 @@ def _secret_values(ext: Extraction) -> list[str]:
     """Values a finding must never quote: of secret-named variables (the file's, each
     command's environment, a compose .env) and of secret-named flags (``--api-key KEY``);
     longest first, so that a secret containing another is starred whole."""
-    from hicachectl.secrets import is_secret_name
+    from hicachectl.secrets import is_placeholder, is_secret_name
 
     found = set(ext.secret_values)
     found.update(v for k, v in ext.file_env.items() if is_secret_name(k))
@@ -211,22 +213,30 @@ def _secret_values(ext: Extraction) -> list[str]:
                 found.add(value)
             elif i + 1 < len(toks):
                 found.add(toks[i + 1].text)
-    return sorted((v for v in found if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
+    return sorted(
+        (
+            v
+            for v in found
+            if len(v) >= MIN_SECRET_LEN and not is_placeholder(v) and not v.isdigit()
+        ),
+        key=len,
+        reverse=True,
+    )
 
 
-def _star_values(line: str, secrets: list[str]) -> str:
-    for value in secrets:
-        if value in line:
-            line = line.replace(value, "*" * len(value))
-    return line
+def _secret_pattern(secrets: list[str]) -> re.Pattern[str]:
+    """The secrets as whole words: ``test1234`` inside ``latest12345`` is not one."""
+    alts = "|".join(re.escape(v) for v in secrets)  # longest first: a longer one wins
+    return re.compile(rf"(?<![\w.-])(?:{alts})(?![\w.-])")
 
 
-def _masked(f: Finding, secrets: list[str]) -> Finding:
-    message, fix = f.message, f.fix
-    for value in secrets:
-        message = message.replace(value, "***")
-        if fix:
-            fix = fix.replace(value, "***")
+def _star_values(line: str, secrets: re.Pattern[str]) -> str:
+    return secrets.sub(lambda m: "*" * len(m.group(0)), line)
+
+
+def _masked(f: Finding, secrets: re.Pattern[str]) -> Finding:
+    message = secrets.sub("***", f.message)
+    fix = secrets.sub("***", f.fix) if f.fix else f.fix
     if message == f.message and fix == f.fix:
         return f
     return Finding(f.path, f.span, f.code, f.name, f.severity, message, fix)

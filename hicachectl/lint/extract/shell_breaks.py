@@ -126,9 +126,9 @@ def find_breaks(walker, findings: list[Finding]) -> list[Command]:
         findings.append(_at(walker, row, col, BROKEN_CONTINUATION, msg))
         if cause.startswith("'\\\\'"):
             # the literal backslash argument is this finding's subject, not a second one
-            line, _ = walker.rowmap.line_col(row, col)
+            line, c = walker.rowmap.line_col(row, col)
             root.tokens = [
-                t for t in root.tokens if not (t.span.line == line and set(t.text) == {"\\"})
+                t for t in root.tokens if not (t.span.line == line and t.span.col == c)
             ]
     last = len(lines) - 1
     while last >= 0 and not lines[last].strip():
