@@ -356,3 +356,20 @@ def test_a_plan_that_does_not_fit_is_not_launched(cli, tmp_path):
     path = _plan_file(tmp_path, plan)
     r = cli("launch", "--plan", path, "--dry-run")
     assert r.exit_code == 1 and f"{path}: fits: the plan does not fit" in r.stderr
+
+
+def test_module_check_imports_the_parent_packages_as_import_would(tmp_path, monkeypatch):
+    # a broken install: the package is there, but its __init__ fails -> not importable
+    from hicachectl.launch.modcheck import ModuleCheck
+
+    pkg = tmp_path / "brokendyn"
+    (pkg / "frontend").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise ImportError('libdynamo_runtime.so: not found')\n")
+    (pkg / "frontend" / "__init__.py").write_text("")
+    good = tmp_path / "gooddyn"
+    (good / "frontend").mkdir(parents=True)
+    (good / "__init__.py").write_text("")
+    (good / "frontend" / "__init__.py").write_text("raise SystemExit('never run by the check')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    (problem,) = ModuleCheck(sys.executable, ["brokendyn.frontend", "gooddyn.frontend"]).problems()
+    assert "cannot import brokendyn.frontend" in problem

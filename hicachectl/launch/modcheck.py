@@ -11,22 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Run by the target interpreter with the module names as arguments; prints those it cannot
-# find.  The path finder locates a module without running its package's __init__ (Dynamo's
-# imports its runtime: tens of milliseconds); importlib.util.find_spec, which does, is the
-# fallback for what the path finder cannot see (built-in modules, import hooks).
+# find.  As ``importlib.util.find_spec`` does, the parent packages are imported (a broken
+# Dynamo install fails here) and the module itself is only located, not run; the path finder
+# does the locating without loading importlib.util, which stays the fallback for what it
+# cannot see (built-in modules, import hooks).
 FIND_SPEC = (
     "import sys\n"
     "from importlib.machinery import PathFinder\n"
     "def found(m):\n"
-    "    spec, path = None, None\n"
-    "    for part in m.split('.'):\n"
-    "        if spec is not None and path is None:\n"
+    "    parent, _, _ = m.rpartition('.')\n"
+    "    path = None\n"
+    "    if parent:\n"
+    "        __import__(parent)\n"
+    "        path = getattr(sys.modules[parent], '__path__', None)\n"
+    "        if path is None:\n"
     "            return False\n"  # a module, not a package: nothing below it
-    "        spec = PathFinder.find_spec(part if spec is None else spec.name + '.' + part, path)\n"
-    "        if spec is None:\n"
-    "            return False\n"
-    "        path = spec.submodule_search_locations\n"
-    "    return True\n"
+    "    return PathFinder.find_spec(m, path) is not None\n"
     "for m in sys.argv[1:]:\n"
     "    try:\n"
     "        ok = found(m)\n"
