@@ -1,4 +1,4 @@
-"""The only module that spawns or signals processes (Popen, killpg, kill).
+"""The only module that spawns or signals processes (Popen, posix_spawnp, killpg, kill).
 
 Each child is started from an argv list (never a shell) in a new session, so it leads its
 own process group and a signal to the group reaches everything it started (SGLang's
@@ -140,22 +140,6 @@ class ChildProcess:
 
     def alive(self) -> bool:
         return self._popen.poll() is None or self.group_alive()
-
-
-def spawner(
-    children: dict[str, tuple[list[str], dict[str, str], str | None, Path]],
-    events: EventQueue,
-    started: list[ChildProcess],
-):
-    """A ``start(name)`` factory for the supervisor; keeps every started child in ``started``."""
-
-    def start(name: str) -> ChildProcess:
-        argv, env, cwd, log_path = children[name]
-        proc = ChildProcess(name, argv, env, cwd, log_path, events)
-        started.append(proc)
-        return proc
-
-    return start
 
 
 def start_all(
