@@ -30,6 +30,8 @@ import re
 import signal
 import sys
 
+# hicachectl.sglang.resolver.HICACHE_FIELDS (this script runs without hicachectl;
+# tests/test_oracle_script.py keeps the two equal)
 FIELDS = (
     "enable_hierarchical_cache",
     "hicache_ratio",
